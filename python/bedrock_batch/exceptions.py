@@ -1,0 +1,32 @@
+"""The exception tree of bedrock-batch.
+
+Every error the library raises is a :class:`BedrockBatchError`. Problems with the caller's input
+also subclass the builtin a Python user would catch: :class:`InputError` is a ``ValueError``,
+:class:`InputTypeError` a ``TypeError``, :class:`NotFoundError` a ``FileNotFoundError``.
+Messages name the record, line and field concerned.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BedrockBatchError",
+    "InputError",
+    "InputTypeError",
+    "NotFoundError",
+]
+
+
+class BedrockBatchError(Exception):
+    """Base class of every bedrock-batch error."""
+
+
+class InputError(BedrockBatchError, ValueError):
+    """A bad value: an argument, a record, a line or a field."""
+
+
+class InputTypeError(BedrockBatchError, TypeError):
+    """A value of the wrong type, e.g. an ``int`` where a document's text is expected."""
+
+
+class NotFoundError(BedrockBatchError, FileNotFoundError):
+    """A file, folder or object that does not exist."""

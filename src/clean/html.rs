@@ -1,0 +1,187 @@
+//! HTML to text with lol_html: one streaming pass, no DOM.
+//!
+//! Text reaches us through one document-level text handler. Text inside elements whose content
+//! must go (code blocks, SVG, templates, ...) is first seen by an element-level text handler on
+//! those selectors, which lol_html calls just before the document handler for the same chunk; it
+//! marks the chunk as skipped. Relying on lol_html's own element stack (rather than counting end
+//! tags ourselves) keeps implicitly closed elements from swallowing the rest of the page.
+
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use lol_html::html_content::{Element, TextChunk, TextType};
+use lol_html::{doc_text, element, text, HtmlRewriter, Settings};
+
+use super::text::{Sep, Sink};
+use super::Options;
+
+/// Elements whose whole content is never article text.
+const ALWAYS_SKIP: &str = "title, svg, template, object, math, canvas, video, audio, select, \
+                           noscript, [hidden], [aria-hidden=\"true\"]";
+/// Code blocks, dropped with `drop_code`: `pre` (which includes `<pre class="wp-block-code">`)
+/// and the containers that code-highlighting WordPress plugins render without a `pre`.
+const CODE_SKIP: &str = "pre, xmp, .wp-block-syntaxhighlighter-code, .syntaxhighlighter, \
+                         .crayon-syntax, .wp-block-code";
+
+#[derive(Debug)]
+struct Full;
+
+impl std::fmt::Display for Full {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("max_chars reached")
+    }
+}
+
+impl std::error::Error for Full {}
+
+type HandlerResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
+
+struct State {
+    sink: Sink,
+    skip_next: bool,
+    /// Text of the current text node when it contains a character reference, kept until the
+    /// node ends so a reference split across chunks is decoded whole.
+    pending: String,
+    drop_images: bool,
+}
+
+impl State {
+    fn check_full(&self) -> HandlerResult {
+        if self.sink.is_full() {
+            Err(Box::new(Full))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// How an element separates the words around it.
+fn separator(tag: &str) -> Sep {
+    match tag {
+        "p" | "div" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "blockquote" | "ul" | "ol"
+        | "dl" | "table" | "section" | "article" | "header" | "footer" | "main" | "aside"
+        | "nav" | "figure" | "hr" | "pre" | "address" | "details" | "fieldset" | "form"
+        | "center" | "body" | "html" => Sep::Para,
+        "br" | "li" | "tr" | "dt" | "dd" | "figcaption" | "caption" | "summary" | "option"
+        | "legend" | "thead" | "tbody" | "tfoot" | "textarea" => Sep::Line,
+        "td" | "th" | "img" | "input" | "button" | "label" | "iframe" | "wbr" => Sep::Space,
+        _ => Sep::None,
+    }
+}
+
+/// Decodes character references (`&amp;`, `&nbsp;`, `&#12354;`, `&hellip;`, legacy `&copy`) as
+/// an HTML5 parser does in text.
+pub fn decode_entities(s: &str) -> Cow<'_, str> {
+    if memchr::memchr(b'&', s.as_bytes()).is_none() {
+        Cow::Borrowed(s)
+    } else {
+        htmlize::unescape(s)
+    }
+}
+
+fn on_text(st: &mut State, chunk: &TextChunk<'_>) -> HandlerResult {
+    let skip = std::mem::replace(&mut st.skip_next, false);
+    if skip || st.sink.is_full() {
+        st.pending.clear();
+        return st.check_full();
+    }
+    match chunk.text_type() {
+        // script, style, iframe, noembed, noframes, xmp, noscript: never text to read.
+        TextType::ScriptData | TextType::RawText => return Ok(()),
+        _ => {}
+    }
+    let s = chunk.as_str();
+    let last = chunk.last_in_text_node();
+    if !st.pending.is_empty() || (!last && memchr::memchr(b'&', s.as_bytes()).is_some()) {
+        st.pending.push_str(s);
+        if last {
+            let buf = std::mem::take(&mut st.pending);
+            st.sink.push(&decode_entities(&buf));
+        }
+    } else {
+        st.sink.push(&decode_entities(s));
+    }
+    st.check_full()
+}
+
+/// Writes the text of `html` into `sink`.
+pub fn html_into(sink: &mut Sink, html: &str, opts: &Options) {
+    let html = if opts.strip_shortcodes {
+        super::wordpress::strip_shortcodes(html, opts.drop_code)
+    } else {
+        Cow::Borrowed(html)
+    };
+    // End-tag handlers must be 'static, so the state owns the sink while the rewriter runs.
+    let owned = std::mem::replace(sink, Sink::new(false, None, 0));
+    let state = Rc::new(RefCell::new(State {
+        sink: owned,
+        skip_next: false,
+        pending: String::new(),
+        drop_images: opts.drop_images,
+    }));
+    let skip_selector = if opts.drop_code {
+        Cow::Owned(format!("{ALWAYS_SKIP}, {CODE_SKIP}"))
+    } else {
+        Cow::Borrowed(ALWAYS_SKIP)
+    };
+    let result = {
+        let st_el = Rc::clone(&state);
+        let st_skip = Rc::clone(&state);
+        let st_text = Rc::clone(&state);
+        let settings = Settings::new()
+            .with_strict(false)
+            .append_element_content_handler(element!("*", move |el: &mut Element<'_, '_>| {
+                on_element(&st_el, el)
+            }))
+            .append_element_content_handler(text!(skip_selector.as_ref(), move |_t| {
+                st_skip.borrow_mut().skip_next = true;
+                Ok(())
+            }))
+            .append_document_content_handler(doc_text!(move |t| {
+                on_text(&mut st_text.borrow_mut(), t)
+            }));
+        let mut rw = HtmlRewriter::new(settings, |_: &[u8]| {});
+        match rw.write(html.as_bytes()) {
+            Ok(()) => rw.end(),
+            Err(e) => Err(e),
+        }
+    };
+    // An error here is either our own `Full` (truncation reached) or lol_html giving up on
+    // malformed input; in both cases the text gathered so far is the answer. Never raise on
+    // document content.
+    let _ = result;
+    let mut st = state.borrow_mut();
+    if !st.pending.is_empty() {
+        let buf = std::mem::take(&mut st.pending);
+        st.sink.push(&decode_entities(&buf));
+    }
+    *sink = std::mem::replace(&mut st.sink, Sink::new(false, None, 0));
+}
+
+fn on_element(state: &Rc<RefCell<State>>, el: &mut Element<'_, '_>) -> HandlerResult {
+    let name = el.tag_name();
+    let sep = separator(&name);
+    let mut st = state.borrow_mut();
+    if name == "img" && !st.drop_images {
+        if let Some(alt) = el.get_attribute("alt") {
+            st.sink.brk(Sep::Space);
+            st.sink.push(&decode_entities(&alt));
+        }
+    }
+    if sep == Sep::None {
+        return st.check_full();
+    }
+    st.sink.brk(sep);
+    drop(st);
+    if el.can_have_content() {
+        let st2 = Rc::clone(state);
+        let handler: Box<dyn FnOnce(&mut lol_html::html_content::EndTag<'_>) -> HandlerResult> =
+            Box::new(move |_end| {
+                st2.borrow_mut().sink.brk(sep);
+                Ok(())
+            });
+        let _ = el.on_end_tag(handler);
+    }
+    Ok(())
+}

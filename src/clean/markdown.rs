@@ -1,0 +1,278 @@
+//! Markdown (CommonMark + GFM tables, footnotes, strikethrough, task lists; Jekyll, Hugo, Zenn,
+//! Qiita and MDX sources) to text with pulldown-cmark.
+
+use std::borrow::Cow;
+
+use pulldown_cmark::{Event, Options as CmOptions, Parser, Tag, TagEnd, TextMergeStream};
+
+use super::html::html_into;
+use super::text::{Sep, Sink};
+use super::Options;
+
+/// Splits off YAML (`---`) or TOML (`+++`) front matter at the very start of the document.
+pub fn strip_front_matter(md: &str) -> &str {
+    let body = md.strip_prefix('\u{feff}').unwrap_or(md);
+    for fence in ["---", "+++"] {
+        let Some(rest) = body.strip_prefix(fence) else {
+            continue;
+        };
+        // The opening fence is alone on its line.
+        let Some(nl) = rest.find('\n') else { continue };
+        if !rest[..nl].trim().is_empty() {
+            continue;
+        }
+        let mut pos = nl + 1;
+        while pos <= rest.len() {
+            let line_end = rest[pos..].find('\n').map_or(rest.len(), |e| pos + e);
+            let line = rest[pos..line_end].trim_end();
+            if line == fence || (fence == "---" && line == "...") {
+                return &rest[(line_end + 1).min(rest.len())..];
+            }
+            pos = line_end + 1;
+        }
+    }
+    body
+}
+
+/// Removes Zenn/Docusaurus container markers (`:::message`, `:::details Title`, `:::`) and keeps
+/// what they contain. Lines inside fenced code are left alone. Borrowed when there is none.
+fn strip_containers(md: &str) -> Cow<'_, str> {
+    if memchr::memmem::find(md.as_bytes(), b":::").is_none() {
+        return Cow::Borrowed(md);
+    }
+    let mut out = String::with_capacity(md.len());
+    let mut fence: Option<(u8, usize)> = None;
+    for line in md.split_inclusive('\n') {
+        let t = line.trim_start();
+        let indent = line.len() - t.len();
+        let ch = t.as_bytes().first().copied().unwrap_or(0);
+        if indent < 4 && (ch == b'`' || ch == b'~') {
+            let n = t.bytes().take_while(|&c| c == ch).count();
+            if n >= 3 {
+                match fence {
+                    None => fence = Some((ch, n)),
+                    Some((c, m)) if c == ch && n >= m && t[n..].trim().is_empty() => fence = None,
+                    Some(_) => {}
+                }
+            }
+        }
+        if fence.is_none() && indent < 4 && t.starts_with(":::") {
+            let rest = t.trim_start_matches(':').trim();
+            // `:::details Title` keeps its title; `:::message alert` and `:::` are markers only.
+            if let Some(title) = rest.strip_prefix("details") {
+                out.push_str(title.trim());
+            }
+            out.push('\n');
+            continue;
+        }
+        out.push_str(line);
+    }
+    Cow::Owned(out)
+}
+
+/// Removes MDX heading anchors and comments `{/*...*/}` from a run of text.
+fn strip_mdx_comments(s: &str) -> Cow<'_, str> {
+    if !s.contains("{/*") {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(start) = rest.find("{/*") {
+        out.push_str(&rest[..start]);
+        match rest[start..].find("*/}") {
+            Some(end) => rest = &rest[start + end + 3..],
+            None => {
+                out.push_str(&rest[start..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    Cow::Owned(out)
+}
+
+/// A fragment of raw HTML that is one tag or one comment: handled without an HTML parser.
+fn single_tag(html: &str) -> Option<&str> {
+    let t = html.trim();
+    if !t.starts_with('<') || !t.ends_with('>') {
+        return None;
+    }
+    if t.starts_with("<!--") {
+        return t.ends_with("-->").then_some("");
+    }
+    if t[1..].contains('<') {
+        return None;
+    }
+    let name = t[1..]
+        .trim_start_matches('/')
+        .split(|c: char| c.is_whitespace() || c == '/' || c == '>')
+        .next()
+        .unwrap_or("");
+    Some(name)
+}
+
+fn html_fragment(sink: &mut Sink, html: &str, opts: &Options) {
+    match single_tag(html) {
+        Some(name) => {
+            let sep = match name.to_ascii_lowercase().as_str() {
+                "br" => Sep::Line,
+                "" | "a" | "span" | "b" | "i" | "em" | "strong" | "code" | "kbd" | "sup"
+                | "sub" | "u" | "s" | "mark" | "small" | "font" => Sep::None,
+                "td" | "th" | "img" => Sep::Space,
+                _ => Sep::Para,
+            };
+            sink.brk(sep);
+        }
+        None => {
+            sink.brk(Sep::Space);
+            html_into(sink, html, opts);
+            sink.brk(Sep::Space);
+        }
+    }
+}
+
+/// Writes the text of a Markdown document into `sink`.
+pub fn markdown_into(sink: &mut Sink, md: &str, opts: &Options) {
+    let body = strip_front_matter(md);
+    let body = strip_containers(body);
+    let mut cm = CmOptions::empty();
+    cm.insert(CmOptions::ENABLE_TABLES);
+    cm.insert(CmOptions::ENABLE_FOOTNOTES);
+    cm.insert(CmOptions::ENABLE_STRIKETHROUGH);
+    cm.insert(CmOptions::ENABLE_TASKLISTS);
+    cm.insert(CmOptions::ENABLE_HEADING_ATTRIBUTES);
+    let parser = TextMergeStream::new(Parser::new_ext(&body, cm));
+    // Depth inside content that is dropped (code blocks, images); nested images in links etc.
+    let mut skip = 0usize;
+    // Raw HTML blocks arrive line by line; they are cleaned as one fragment.
+    let mut html_block: Option<String> = None;
+    for event in parser {
+        if sink.is_full() {
+            break;
+        }
+        if let Some(buf) = html_block.as_mut() {
+            match event {
+                Event::Html(h) | Event::InlineHtml(h) | Event::Text(h) => {
+                    buf.push_str(&h);
+                    continue;
+                }
+                Event::End(TagEnd::HtmlBlock) => {
+                    let buf = html_block.take().unwrap_or_default();
+                    if skip == 0 {
+                        html_fragment(sink, &buf, opts);
+                    }
+                    continue;
+                }
+                _ => {
+                    let buf = html_block.take().unwrap_or_default();
+                    if skip == 0 {
+                        html_fragment(sink, &buf, opts);
+                    }
+                }
+            }
+        }
+        match event {
+            Event::Start(tag) => match tag {
+                Tag::CodeBlock(_) => {
+                    sink.brk(Sep::Para);
+                    if opts.drop_code {
+                        skip += 1;
+                    }
+                }
+                Tag::Image { .. } => {
+                    sink.brk(Sep::Space);
+                    if opts.drop_images {
+                        skip += 1;
+                    }
+                }
+                Tag::HtmlBlock => {
+                    html_block = Some(String::new());
+                }
+                Tag::MetadataBlock(_) => skip += 1,
+                Tag::Paragraph
+                | Tag::Heading { .. }
+                | Tag::BlockQuote(_)
+                | Tag::List(_)
+                | Tag::Table(_)
+                | Tag::FootnoteDefinition(_)
+                | Tag::DefinitionList => sink.brk(Sep::Para),
+                Tag::Item
+                | Tag::TableHead
+                | Tag::TableRow
+                | Tag::DefinitionListTitle
+                | Tag::DefinitionListDefinition => sink.brk(Sep::Line),
+                Tag::TableCell => sink.brk(Sep::Space),
+                _ => {}
+            },
+            Event::End(end) => match end {
+                TagEnd::CodeBlock => {
+                    if opts.drop_code {
+                        skip = skip.saturating_sub(1);
+                    }
+                    sink.brk(Sep::Para);
+                }
+                TagEnd::Image => {
+                    if opts.drop_images {
+                        skip = skip.saturating_sub(1);
+                    }
+                    sink.brk(Sep::Space);
+                }
+                TagEnd::MetadataBlock(_) => skip = skip.saturating_sub(1),
+                TagEnd::Paragraph
+                | TagEnd::Heading(_)
+                | TagEnd::BlockQuote(_)
+                | TagEnd::List(_)
+                | TagEnd::Table
+                | TagEnd::FootnoteDefinition
+                | TagEnd::DefinitionList => sink.brk(Sep::Para),
+                TagEnd::Item
+                | TagEnd::TableHead
+                | TagEnd::TableRow
+                | TagEnd::DefinitionListTitle
+                | TagEnd::DefinitionListDefinition => sink.brk(Sep::Line),
+                TagEnd::TableCell => sink.brk(Sep::Space),
+                _ => {}
+            },
+            _ if skip > 0 => {}
+            Event::Text(t) => sink.push(&strip_mdx_comments(&t)),
+            Event::Code(t) => sink.push(&t),
+            Event::InlineMath(t) | Event::DisplayMath(t) => sink.push(&t),
+            Event::Html(h) | Event::InlineHtml(h) => html_fragment(sink, &h, opts),
+            Event::SoftBreak => sink.brk(Sep::Space),
+            Event::HardBreak => sink.brk(Sep::Line),
+            Event::Rule => sink.brk(Sep::Para),
+            Event::FootnoteReference(_) | Event::TaskListMarker(_) => {}
+        }
+    }
+    if let Some(buf) = html_block {
+        if skip == 0 {
+            html_fragment(sink, &buf, opts);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn front_matter() {
+        assert_eq!(strip_front_matter("---\ntitle: x\n---\nbody"), "body");
+        assert_eq!(strip_front_matter("+++\ntitle = \"x\"\n+++\n\nbody"), "\nbody");
+        assert_eq!(strip_front_matter("--- not\nbody"), "--- not\nbody");
+        assert_eq!(strip_front_matter("\u{feff}---\na: 1\n\nb: 2\n---\nz"), "z");
+    }
+
+    #[test]
+    fn containers() {
+        let s = ":::message alert\nbody\n:::\n```\n:::keep\n```\n:::details Title\nx\n:::\n";
+        let out = strip_containers(s);
+        assert!(!out.contains(":::message") && out.contains("body") && out.contains(":::keep"));
+        assert!(out.contains("Title"));
+    }
+
+    #[test]
+    fn mdx_comments() {
+        assert_eq!(strip_mdx_comments("Heading {/*heading-id*/}"), "Heading ");
+    }
+}

@@ -1,0 +1,8 @@
+//! bedrock-batch: Amazon Bedrock batch inference from a table of articles and back.
+//!
+//! One module per pipeline stage; none of them knows Python. `py` is the binding layer: it only
+//! converts types, releases the GIL and maps [`error::Error`] to Python exceptions.
+
+pub mod clean;
+pub mod error;
+mod py;

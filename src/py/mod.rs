@@ -1,0 +1,21 @@
+//! The Python module `bedrock_batch._core`: type conversion, GIL release and error mapping only.
+
+mod clean;
+mod errors;
+mod runtime;
+
+#[pyo3::pymodule]
+mod _core {
+    #[pymodule_export]
+    use super::clean::{clean_batch, clean_html, clean_markdown, detect_format};
+
+    use pyo3::prelude::*;
+
+    #[pymodule_init]
+    fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
+        super::runtime::install_fork_handler();
+        m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+        Ok(())
+    }
+}
+
