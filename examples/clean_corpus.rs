@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use _core::clean::{clean, Format, Options};
 
-fn field<'a>(line: &'a str, key: &str) -> Option<String> {
+fn field(line: &str, key: &str) -> Option<String> {
     // Tiny JSON string reader for the corpus lines: good enough for a timing harness.
     let pat = format!("\"{key}\": \"");
     let start = line.find(&pat)? + pat.len();

@@ -10,6 +10,7 @@ from . import exceptions
 from ._core import __version__
 from .clean import clean, clean_html, clean_markdown, detect_format
 from .exceptions import BedrockBatchError, InputError, InputTypeError, NotFoundError
+from .sample import sample_articles
 
 __all__ = [
     "BedrockBatchError",
@@ -22,4 +23,5 @@ __all__ = [
     "clean_markdown",
     "detect_format",
     "exceptions",
+    "sample_articles",
 ]

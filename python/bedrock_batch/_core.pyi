@@ -3,6 +3,8 @@
 from collections.abc import Callable, Iterable
 from typing import Literal
 
+__all__ = ["__version__", "clean_batch", "clean_html", "clean_markdown", "detect_format"]
+
 __version__: str
 
 def clean_html(

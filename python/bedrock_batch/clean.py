@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
-from typing import Any, Callable, Literal, Optional, Union
+from typing import Any, Callable, Literal
 
 from . import _core
 from .exceptions import InputTypeError
@@ -22,17 +22,19 @@ PROGRESS_MIN_DOCS = 1000
 
 
 def _is_missing(value: object) -> bool:
-    return value is None or (isinstance(value, float) and value != value) or (
-        type(value).__name__ in ("NAType", "NaTType")
+    return (
+        value is None
+        or (isinstance(value, float) and value != value)
+        or (type(value).__name__ in ("NAType", "NaTType"))
     )
 
 
-def _restore_missing(out: list[Optional[str]], values: list[Any]) -> list[Any]:
+def _restore_missing(out: list[str | None], values: list[Any]) -> list[Any]:
     """Puts each input's own missing marker (None, NaN, pd.NA) back where the input had one."""
     return [v if o is None else o for o, v in zip(out, values)]
 
 
-def _adapt(docs: object) -> tuple[list[Any], Callable[[list[Optional[str]]], Any]]:
+def _adapt(docs: object) -> tuple[list[Any], Callable[[list[str | None]], Any]]:
     """Turns any supported container into a list, and returns how to rebuild its kind."""
     if isinstance(docs, (str, bytes, bytearray)):
         raise InputTypeError(
@@ -44,7 +46,7 @@ def _adapt(docs: object) -> tuple[list[Any], Callable[[list[Optional[str]]], Any
         series = docs
         values = series.tolist()
 
-        def to_series(out: list[Optional[str]]) -> Any:
+        def to_series(out: list[str | None]) -> Any:
             dtype = series.dtype if isinstance(series.dtype, pd.StringDtype) else object
             return pd.Series(
                 _restore_missing(out, values), index=series.index, name=series.name, dtype=dtype
@@ -57,7 +59,7 @@ def _adapt(docs: object) -> tuple[list[Any], Callable[[list[Optional[str]]], Any
         large = pa.types.is_large_string(arrow.type)
         typ = pa.large_string() if large else pa.string()
 
-        def to_arrow(out: list[Optional[str]]) -> Any:
+        def to_arrow(out: list[str | None]) -> Any:
             arr = pa.array(out, type=typ)
             return pa.chunked_array([arr], type=typ) if isinstance(arrow, pa.ChunkedArray) else arr
 
@@ -72,7 +74,7 @@ def _adapt(docs: object) -> tuple[list[Any], Callable[[list[Optional[str]]], Any
             raise InputTypeError(f"docs must be a 1-D array, got {docs.ndim} dimensions")
         values = docs.tolist()
 
-        def to_numpy(out: list[Optional[str]]) -> Any:
+        def to_numpy(out: list[str | None]) -> Any:
             arr = np.empty(len(out), dtype=object)
             arr[:] = _restore_missing(out, values)
             return arr
@@ -88,14 +90,14 @@ def _adapt(docs: object) -> tuple[list[Any], Callable[[list[Optional[str]]], Any
 
 
 def clean(
-    docs: Union[Iterable[Optional[str]], Any],
+    docs: Iterable[str | None] | Any,
     *,
     format: Format = "auto",
     drop_code: bool = True,
     drop_images: bool = True,
     keep_paragraphs: bool = False,
-    max_chars: Optional[int] = None,
-    threads: Optional[int] = None,
+    max_chars: int | None = None,
+    threads: int | None = None,
     progress: bool = False,
 ) -> Any:
     """Cleans many documents in parallel, on every core, with the GIL released.

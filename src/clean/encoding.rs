@@ -36,7 +36,9 @@ pub fn sniff_meta(bytes: &[u8]) -> Option<&'static Encoding> {
         let value = tail
             .iter()
             .skip_while(|c| c.is_ascii_whitespace() || **c == b'"' || **c == b'\'')
-            .take_while(|c| !(c.is_ascii_whitespace() || matches!(c, b'"' | b'\'' | b';' | b'/' | b'>')))
+            .take_while(|c| {
+                !(c.is_ascii_whitespace() || matches!(c, b'"' | b'\'' | b';' | b'/' | b'>'))
+            })
             .copied()
             .collect::<Vec<u8>>();
         if let Some(enc) = Encoding::for_label(&value) {
@@ -70,7 +72,8 @@ mod tests {
 
     #[test]
     fn meta_charset_latin1_is_windows_1252() {
-        let page = b"<html><head><meta charset=\"ISO-8859-1\"></head><body>caf\xe9 \x93q\x94</body>";
+        let page =
+            b"<html><head><meta charset=\"ISO-8859-1\"></head><body>caf\xe9 \x93q\x94</body>";
         let text = decode_html(page);
         assert!(text.contains("caf\u{e9}"));
         assert!(text.contains("\u{201c}q\u{201d}"));

@@ -97,15 +97,18 @@ fn on_text(st: &mut State, chunk: &TextChunk<'_>) -> HandlerResult {
         st.pending.push_str(s);
         if last {
             let buf = std::mem::take(&mut st.pending);
-            st.sink.push(&decode_entities(&buf));
+            st.sink.push_plain(&decode_entities(&buf));
         }
     } else {
-        st.sink.push(&decode_entities(s));
+        st.sink.push_plain(&decode_entities(s));
     }
     st.check_full()
 }
 
 /// Writes the text of `html` into `sink`.
+///
+/// A blank line inside a text node counts as a paragraph break (for `keep_paragraphs`), as
+/// WordPress's `wpautop` makes it one: classic-editor posts have no `<p>` tags.
 pub fn html_into(sink: &mut Sink, html: &str, opts: &Options) {
     let html = if opts.strip_shortcodes {
         super::wordpress::strip_shortcodes(html, opts.drop_code)
@@ -154,7 +157,7 @@ pub fn html_into(sink: &mut Sink, html: &str, opts: &Options) {
     let mut st = state.borrow_mut();
     if !st.pending.is_empty() {
         let buf = std::mem::take(&mut st.pending);
-        st.sink.push(&decode_entities(&buf));
+        st.sink.push_plain(&decode_entities(&buf));
     }
     *sink = std::mem::replace(&mut st.sink, Sink::new(false, None, 0));
 }
@@ -184,4 +187,140 @@ fn on_element(state: &Rc<RefCell<State>>, el: &mut Element<'_, '_>) -> HandlerRe
         let _ = el.on_end_tag(handler);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{clean_html, Options};
+
+    fn clean(html: &str) -> String {
+        clean_html(html, &Options::default())
+    }
+
+    #[test]
+    fn blocks_separate_words() {
+        assert_eq!(clean("<p>a</p><p>b</p>"), "a b");
+        assert_eq!(
+            clean("<h2>Title</h2>Text<ul><li>x</li><li>y</li></ul>z"),
+            "Title Text x y z"
+        );
+        assert_eq!(clean("<table><tr><td>1</td><td>2</td></tr></table>"), "1 2");
+        assert_eq!(clean("a<br>b<br/>c"), "a b c");
+        assert_eq!(clean("<b>bo</b><i>ld</i>"), "bold");
+    }
+
+    #[test]
+    fn drops_non_text_elements() {
+        let html = "<html><head><title>T</title><style>p{color:red}</style><script>var x=1;</script></head>\
+                    <body><noscript>enable js</noscript><template><p>tpl</p></template>\
+                    <svg><text>svg text</text></svg><iframe>frame</iframe><object><p>obj</p></object>\
+                    <p>kept</p><script>unclosed";
+        assert_eq!(clean(html), "kept");
+    }
+
+    #[test]
+    fn code_blocks_follow_drop_code() {
+        let html = "<p>see <code>inline()</code></p><pre><code>block();</code></pre>\
+                    <!-- wp:code --><pre class=\"wp-block-code\"><code>wp();</code></pre><!-- /wp:code --><p>end</p>";
+        assert_eq!(clean(html), "see inline() end");
+        let keep = Options {
+            drop_code: false,
+            ..Options::default()
+        };
+        assert_eq!(clean_html(html, &keep), "see inline() block(); wp(); end");
+    }
+
+    #[test]
+    fn implicitly_closed_pre_does_not_swallow_the_page() {
+        assert_eq!(clean("<div>a<pre>code</div><p>after</p>"), "a after");
+    }
+
+    #[test]
+    fn images_follow_drop_images() {
+        let html = "<p>x <img src=\"a.png\" alt=\"A &amp; B\"> y</p>";
+        assert_eq!(clean(html), "x y");
+        let keep = Options {
+            drop_images: false,
+            ..Options::default()
+        };
+        assert_eq!(clean_html(html, &keep), "x A & B y");
+    }
+
+    #[test]
+    fn decodes_every_reference() {
+        assert_eq!(
+            clean("&amp; &lt;&gt; &nbsp;x &#12354;&#x3042; &hellip; &copy &rarr; &unknown;"),
+            "& <> x ああ \u{2026} \u{a9} \u{2192} &unknown;"
+        );
+    }
+
+    #[test]
+    fn wordpress_blocks_and_shortcodes() {
+        let html = "<!-- wp:paragraph --><p>Intro</p><!-- /wp:paragraph --><!--more-->\
+                    [caption id=\"a\" width=\"300\"]<img src=\"c.jpg\"> The caption[/caption]\
+                    [gallery ids=\"1,2,3\"][embed]https://youtu.be/x[/embed]<p>Outro</p>";
+        assert_eq!(clean(html), "Intro The caption Outro");
+    }
+
+    #[test]
+    fn keep_paragraphs() {
+        let opts = Options {
+            keep_paragraphs: true,
+            ..Options::default()
+        };
+        assert_eq!(
+            clean_html(
+                "<h1>T</h1><p>one\ntwo</p><p>three<br>four</p><ul><li>a</li><li>b</li></ul>",
+                &opts
+            ),
+            "T\n\none two\n\nthree\nfour\n\na\nb"
+        );
+        assert_eq!(
+            clean_html("First para.\n\nSecond <b>para</b>.", &opts),
+            "First para.\n\nSecond para."
+        );
+    }
+
+    #[test]
+    fn truncation_stops_early_on_char_boundary() {
+        let opts = Options {
+            max_chars: Some(4),
+            ..Options::default()
+        };
+        assert_eq!(
+            clean_html("<p>日本語テキスト</p><p>more</p>", &opts),
+            "日本語テ"
+        );
+        let opts = Options {
+            max_chars: Some(3),
+            ..Options::default()
+        };
+        assert_eq!(clean_html("<p>ab</p><p>cd</p>", &opts), "ab ");
+    }
+
+    #[test]
+    fn hostile_input_never_panics() {
+        for html in [
+            "",
+            "<",
+            "</",
+            "<!--",
+            "<![CDATA[",
+            "<p",
+            "&",
+            "&#",
+            "&#x110000;",
+            "&#0;",
+            "\0\0<p>\0</p>",
+            "<svg><p>x",
+            "<a href='",
+            "[caption",
+            "[/x]",
+        ] {
+            let _ = clean(html);
+        }
+        assert_eq!(clean("a\0b"), "ab");
+        let deep = "<div>".repeat(100_000) + "deep" + &"</div>".repeat(100_000);
+        assert_eq!(clean(&deep), "deep");
+    }
 }

@@ -34,10 +34,30 @@ pub fn strip_front_matter(md: &str) -> &str {
     body
 }
 
-/// Removes Zenn/Docusaurus container markers (`:::message`, `:::details Title`, `:::`) and keeps
-/// what they contain. Lines inside fenced code are left alone. Borrowed when there is none.
-fn strip_containers(md: &str) -> Cow<'_, str> {
-    if memchr::memmem::find(md.as_bytes(), b":::").is_none() {
+/// A line that is only an MDX/JSX component tag: `<Intro>`, `</Sandpack>`, `<Note />`.
+fn is_component_tag_line(t: &str) -> bool {
+    let t = t.trim_end();
+    let Some(inner) = t.strip_prefix('<').and_then(|x| x.strip_suffix('>')) else {
+        return false;
+    };
+    let inner = inner.strip_prefix('/').unwrap_or(inner);
+    inner.starts_with(|c: char| c.is_ascii_uppercase()) && !inner.contains(['<', '>'])
+}
+
+/// Line-level MDX and Zenn syntax, outside fenced code:
+/// - container markers (`:::message`, `:::details Title`, `:::`) go, what they contain stays;
+/// - a line that is only a component tag (`<Intro>`) gets blank lines around it, so the
+///   Markdown inside the component is parsed as Markdown (MDX semantics) rather than swallowed
+///   by a CommonMark HTML block.
+///
+/// Borrowed when the document has neither.
+fn normalize_lines(md: &str) -> Cow<'_, str> {
+    let has_container = memchr::memmem::find(md.as_bytes(), b":::").is_some();
+    let has_component = md
+        .as_bytes()
+        .windows(2)
+        .any(|w| w[0] == b'<' && w[1].is_ascii_uppercase());
+    if !has_container && !has_component {
         return Cow::Borrowed(md);
     }
     let mut out = String::with_capacity(md.len());
@@ -65,6 +85,12 @@ fn strip_containers(md: &str) -> Cow<'_, str> {
             out.push('\n');
             continue;
         }
+        if fence.is_none() && indent < 4 && is_component_tag_line(t) {
+            out.push('\n');
+            out.push_str(line);
+            out.push_str("\n\n");
+            continue;
+        }
         out.push_str(line);
     }
     Cow::Owned(out)
@@ -79,12 +105,11 @@ fn strip_mdx_comments(s: &str) -> Cow<'_, str> {
     let mut rest = s;
     while let Some(start) = rest.find("{/*") {
         out.push_str(&rest[..start]);
-        match rest[start..].find("*/}") {
-            Some(end) => rest = &rest[start + end + 3..],
-            None => {
-                out.push_str(&rest[start..]);
-                rest = "";
-            }
+        if let Some(end) = rest[start..].find("*/}") {
+            rest = &rest[start + end + 3..];
+        } else {
+            out.push_str(&rest[start..]);
+            rest = "";
         }
     }
     out.push_str(rest);
@@ -112,29 +137,26 @@ fn single_tag(html: &str) -> Option<&str> {
 }
 
 fn html_fragment(sink: &mut Sink, html: &str, opts: &Options) {
-    match single_tag(html) {
-        Some(name) => {
-            let sep = match name.to_ascii_lowercase().as_str() {
-                "br" => Sep::Line,
-                "" | "a" | "span" | "b" | "i" | "em" | "strong" | "code" | "kbd" | "sup"
-                | "sub" | "u" | "s" | "mark" | "small" | "font" => Sep::None,
-                "td" | "th" | "img" => Sep::Space,
-                _ => Sep::Para,
-            };
-            sink.brk(sep);
-        }
-        None => {
-            sink.brk(Sep::Space);
-            html_into(sink, html, opts);
-            sink.brk(Sep::Space);
-        }
+    if let Some(name) = single_tag(html) {
+        let sep = match name.to_ascii_lowercase().as_str() {
+            "br" => Sep::Line,
+            "" | "a" | "span" | "b" | "i" | "em" | "strong" | "code" | "kbd" | "sup" | "sub"
+            | "u" | "s" | "mark" | "small" | "font" => Sep::None,
+            "td" | "th" | "img" => Sep::Space,
+            _ => Sep::Para,
+        };
+        sink.brk(sep);
+    } else {
+        sink.brk(Sep::Space);
+        html_into(sink, html, opts);
+        sink.brk(Sep::Space);
     }
 }
 
 /// Writes the text of a Markdown document into `sink`.
 pub fn markdown_into(sink: &mut Sink, md: &str, opts: &Options) {
     let body = strip_front_matter(md);
-    let body = strip_containers(body);
+    let body = normalize_lines(body);
     let mut cm = CmOptions::empty();
     cm.insert(CmOptions::ENABLE_TABLES);
     cm.insert(CmOptions::ENABLE_FOOTNOTES);
@@ -235,8 +257,7 @@ pub fn markdown_into(sink: &mut Sink, md: &str, opts: &Options) {
             },
             _ if skip > 0 => {}
             Event::Text(t) => sink.push(&strip_mdx_comments(&t)),
-            Event::Code(t) => sink.push(&t),
-            Event::InlineMath(t) | Event::DisplayMath(t) => sink.push(&t),
+            Event::Code(t) | Event::InlineMath(t) | Event::DisplayMath(t) => sink.push(&t),
             Event::Html(h) | Event::InlineHtml(h) => html_fragment(sink, &h, opts),
             Event::SoftBreak => sink.brk(Sep::Space),
             Event::HardBreak => sink.brk(Sep::Line),
@@ -258,7 +279,10 @@ mod tests {
     #[test]
     fn front_matter() {
         assert_eq!(strip_front_matter("---\ntitle: x\n---\nbody"), "body");
-        assert_eq!(strip_front_matter("+++\ntitle = \"x\"\n+++\n\nbody"), "\nbody");
+        assert_eq!(
+            strip_front_matter("+++\ntitle = \"x\"\n+++\n\nbody"),
+            "\nbody"
+        );
         assert_eq!(strip_front_matter("--- not\nbody"), "--- not\nbody");
         assert_eq!(strip_front_matter("\u{feff}---\na: 1\n\nb: 2\n---\nz"), "z");
     }
@@ -266,9 +290,53 @@ mod tests {
     #[test]
     fn containers() {
         let s = ":::message alert\nbody\n:::\n```\n:::keep\n```\n:::details Title\nx\n:::\n";
-        let out = strip_containers(s);
+        let out = normalize_lines(s);
         assert!(!out.contains(":::message") && out.contains("body") && out.contains(":::keep"));
         assert!(out.contains("Title"));
+    }
+
+    fn md(s: &str) -> String {
+        crate::clean::clean_markdown(s, &Options::default())
+    }
+
+    #[test]
+    fn markdown_to_text() {
+        let doc = "+++\ntitle = \"T\"\n+++\n\n# Heading {/*heading-id*/}\n\nSome *em* and **strong** \
+                   [link text](https://example.com) ![alt](img.png) `code()`.\n\n\
+                   ```rust\nfn main() {}\n```\n\n~~~\nnested ``` fence\n~~~\n\n    indented code\n\n\
+                   | a | b |\n|---|---|\n| c | d |\n\n> quote<br/>line\n\n<div class=\"x\">raw &amp; html</div>\n";
+        assert_eq!(
+            md(doc),
+            "Heading Some em and strong link text code(). a b c d quote line raw & html"
+        );
+    }
+
+    #[test]
+    fn code_and_images_kept_on_request() {
+        let opts = Options {
+            drop_code: false,
+            drop_images: false,
+            ..Options::default()
+        };
+        let out =
+            crate::clean::clean_markdown("![alt text](a.png)\n\n```\nlet x = 1;\n```\n", &opts);
+        assert_eq!(out, "alt text let x = 1;");
+    }
+
+    #[test]
+    fn paragraphs_kept() {
+        let opts = Options {
+            keep_paragraphs: true,
+            ..Options::default()
+        };
+        let out = crate::clean::clean_markdown("# T\n\npara one\nsoft\n\n- a\n- b\n", &opts);
+        assert_eq!(out, "T\n\npara one soft\n\na\nb");
+    }
+
+    #[test]
+    fn zenn_containers_and_mdx() {
+        let doc = ":::message\nNote body\n:::\n\n<Intro>\n\nIntro text\n\n</Intro>\n\n<Sandpack>\n\n```js\ncode\n```\n\n</Sandpack>\n";
+        assert_eq!(md(doc), "Note body Intro text");
     }
 
     #[test]

@@ -100,19 +100,39 @@ pub fn detect(doc: &str) -> Format {
     let head = &t[..end];
     let mut html = 0usize;
     let mut md = 0usize;
-    for needle in ["</", "<p>", "<p ", "<div", "<br", "<a href", "<img", "<li>", "&nbsp;", "[caption"] {
+    for needle in [
+        "</",
+        "<p>",
+        "<p ",
+        "<div",
+        "<br",
+        "<a href",
+        "<img",
+        "<li>",
+        "<!",
+        "&nbsp;",
+        "&amp;",
+        "&#",
+        "[caption",
+        "[gallery",
+        "[embed",
+        "[video",
+        "[audio",
+        "[code",
+        "[sourcecode",
+    ] {
         html += memchr::memmem::find_iter(head.as_bytes(), needle.as_bytes()).count();
     }
     md += 2 * memchr::memmem::find_iter(head.as_bytes(), b"](").count();
     for line in head.lines() {
         let l = line.trim_start();
-        if l.starts_with("```") || l.starts_with("~~~") {
+        let fence = l.starts_with("```") || l.starts_with("~~~");
+        let heading = l.starts_with('#') && l.trim_start_matches('#').starts_with(' ');
+        let list = l.starts_with("- ") || l.starts_with("* ") || l.starts_with("> ");
+        let table = l.starts_with('|') && l.ends_with('|');
+        if fence || heading {
             md += 3;
-        } else if l.starts_with('#') && l.trim_start_matches('#').starts_with(' ') {
-            md += 3;
-        } else if l.starts_with("- ") || l.starts_with("* ") || l.starts_with("> ") {
-            md += 1;
-        } else if l.starts_with('|') && l.ends_with('|') {
+        } else if list || table {
             md += 1;
         }
     }

@@ -244,7 +244,7 @@ fn utf8_width(lead: u8) -> usize {
 /// Number of code points in `s` (bytes that are not UTF-8 continuation bytes).
 #[inline]
 pub fn count_chars(s: &str) -> usize {
-    s.bytes().filter(|&b| (b as i8) >= -0x40).count()
+    s.bytes().filter(|&b| b & 0xc0 != 0x80).count()
 }
 
 /// Cleans plain text: whitespace collapsed, stripped, truncated.

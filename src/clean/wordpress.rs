@@ -23,13 +23,14 @@ enum Kind {
 fn kind(name: &str) -> Option<Kind> {
     let lower = name.to_ascii_lowercase();
     Some(match lower.as_str() {
-        "gallery" | "embed" | "video" | "audio" | "playlist" | "wpvideo" | "youtube"
-        | "vimeo" | "tweet" | "instagram" => Kind::DropAll,
+        "gallery" | "embed" | "video" | "audio" | "playlist" | "wpvideo" | "youtube" | "vimeo"
+        | "tweet" | "instagram" => Kind::DropAll,
         "caption" | "wp_caption" => Kind::Caption,
         "code" | "sourcecode" | "source" | "php" | "python" | "py" | "js" | "javascript"
         | "java" | "bash" | "shell" | "sh" | "sql" | "css" | "html" | "xml" | "ruby" | "go"
-        | "cpp" | "c" | "csharp" | "powershell" | "ps" | "json" | "yaml" | "text"
-        | "plain" => Kind::Code,
+        | "cpp" | "c" | "csharp" | "powershell" | "ps" | "json" | "yaml" | "text" | "plain" => {
+            Kind::Code
+        }
         _ => return None,
     })
 }
@@ -256,14 +257,20 @@ mod tests {
 
     #[test]
     fn caption_attribute_is_kept() {
-        let out = strip_shortcodes(r#"[caption caption="Old style" width="1"]<img>[/caption]"#, true);
+        let out = strip_shortcodes(
+            r#"[caption caption="Old style" width="1"]<img>[/caption]"#,
+            true,
+        );
         assert!(out.contains("Old style"));
     }
 
     #[test]
     fn media_dropped_with_content() {
         let out = strip_shortcodes("a [gallery ids=\"1,2\"] b [embed]https://x.test/v[/embed] c [video src=\"v.mp4\"][/video] d [audio mp3=\"a\"] e", true);
-        assert_eq!(out.split_whitespace().collect::<Vec<_>>(), ["a", "b", "c", "d", "e"]);
+        assert_eq!(
+            out.split_whitespace().collect::<Vec<_>>(),
+            ["a", "b", "c", "d", "e"]
+        );
     }
 
     #[test]
@@ -277,7 +284,12 @@ mod tests {
 
     #[test]
     fn prose_brackets_stay() {
-        for s in ["see [1] and [note] here", "a[i] = b", "[[caption]] literal", "[/"] {
+        for s in [
+            "see [1] and [note] here",
+            "a[i] = b",
+            "[[caption]] literal",
+            "[/",
+        ] {
             assert_eq!(strip_shortcodes(s, true), s);
         }
     }

@@ -8,12 +8,23 @@ use super::runtime::{detach, Threads};
 use crate::clean::{self, Format, Options};
 use crate::error::Error;
 
-/// A `str` as Rust text. A lone surrogate (which UTF-8 cannot carry) becomes U+FFFD.
+/// A `str` as Rust text. A lone surrogate (which UTF-8 cannot carry) becomes one U+FFFD.
 pub fn text_of(s: &Bound<'_, PyString>) -> String {
     match s.to_cow() {
         Ok(c) => c.into_owned(),
-        Err(_) => s.to_string_lossy().into_owned(),
+        Err(_) => lossy(s).unwrap_or_else(|_| s.to_string_lossy().into_owned()),
     }
+}
+
+/// Through UTF-16 with `surrogatepass`: valid pairs join, each lone surrogate is one U+FFFD.
+fn lossy(s: &Bound<'_, PyString>) -> PyResult<String> {
+    let encoded = s.call_method1("encode", ("utf-16-le", "surrogatepass"))?;
+    let bytes = encoded.cast::<PyBytes>()?.as_bytes();
+    let units: Vec<u16> = bytes
+        .chunks_exact(2)
+        .map(|p| u16::from_le_bytes([p[0], p[1]]))
+        .collect();
+    Ok(String::from_utf16_lossy(&units))
 }
 
 fn options(
