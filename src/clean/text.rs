@@ -15,13 +15,18 @@ pub enum Sep {
 /// Whitespace is never written directly: it becomes a pending separator that is written only
 /// when more text follows, so the output is always stripped at both ends. Truncation counts
 /// code points, exactly like Python's `s[:n]` on the untruncated result.
+///
+/// Code points are only counted once the output's byte length could reach the limit (a code
+/// point is at least one byte), so untruncated text is copied run by run without counting.
 #[derive(Debug)]
 pub struct Sink {
     out: String,
     pending: Sep,
     keep_paragraphs: bool,
     limit: usize,
+    /// Exact code points in `out`, valid only when `counting`.
     count: usize,
+    counting: bool,
     full: bool,
 }
 
@@ -56,10 +61,39 @@ fn is_dropped(c: char) -> bool {
     matches!(c, '\0'..='\u{08}' | '\u{0e}'..='\u{1b}' | '\u{7f}' | '\u{feff}')
 }
 
-#[inline]
-fn ascii_space(b: u8) -> bool {
-    matches!(b, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | 0x1c..=0x1f | b' ')
-}
+/// Byte classes for the scanning loop.
+const ORDINARY: u8 = 0;
+const ASCII_SPACE: u8 = 1;
+const ASCII_DROPPED: u8 = 2;
+/// A lead byte that can start a non-ASCII space or dropped character (U+0085, U+00A0, U+1680,
+/// U+2000-U+205F, U+3000, U+FEFF): the character is decoded and checked.
+const CHECK: u8 = 3;
+
+const CLASS: [u8; 256] = {
+    let mut t = [ORDINARY; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        t[b] = ASCII_DROPPED;
+        b += 1;
+    }
+    t[b'\t' as usize] = ASCII_SPACE;
+    t[b'\n' as usize] = ASCII_SPACE;
+    t[0x0b] = ASCII_SPACE;
+    t[0x0c] = ASCII_SPACE;
+    t[b'\r' as usize] = ASCII_SPACE;
+    t[0x1c] = ASCII_SPACE;
+    t[0x1d] = ASCII_SPACE;
+    t[0x1e] = ASCII_SPACE;
+    t[0x1f] = ASCII_SPACE;
+    t[b' ' as usize] = ASCII_SPACE;
+    t[0x7f] = ASCII_DROPPED;
+    t[0xc2] = CHECK;
+    t[0xe1] = CHECK;
+    t[0xe2] = CHECK;
+    t[0xe3] = CHECK;
+    t[0xef] = CHECK;
+    t
+};
 
 impl Sink {
     pub fn new(keep_paragraphs: bool, max_chars: Option<usize>, capacity: usize) -> Self {
@@ -71,6 +105,7 @@ impl Sink {
             keep_paragraphs,
             limit,
             count: 0,
+            counting: false,
             full: limit == 0,
         }
     }
@@ -97,61 +132,52 @@ impl Sink {
         self.out
     }
 
-    #[inline]
-    fn flush_sep(&mut self) {
-        let sep = std::mem::replace(&mut self.pending, Sep::None);
-        let s = match sep {
-            Sep::None => return,
-            _ if !self.keep_paragraphs => " ",
-            Sep::Space => " ",
-            Sep::Line => "\n",
-            Sep::Para => "\n\n",
-        };
-        for ch in s.chars() {
-            if self.count >= self.limit {
-                self.full = true;
-                return;
-            }
-            self.out.push(ch);
-            self.count += 1;
-        }
-        if self.count >= self.limit {
-            self.full = true;
-        }
-    }
-
     /// Writes a run that contains no whitespace and no dropped characters.
     #[inline]
     fn emit(&mut self, run: &str) {
         if run.is_empty() || self.full {
             return;
         }
-        if self.pending != Sep::None {
-            self.flush_sep();
-            if self.full {
+        let sep = match std::mem::replace(&mut self.pending, Sep::None) {
+            Sep::None => "",
+            _ if !self.keep_paragraphs => " ",
+            Sep::Space => " ",
+            Sep::Line => "\n",
+            Sep::Para => "\n\n",
+        };
+        // Fast path: even if every byte were a code point, the limit is not reached.
+        if !self.counting && self.out.len() + sep.len() + run.len() < self.limit {
+            self.out.push_str(sep);
+            self.out.push_str(run);
+            return;
+        }
+        if !self.counting {
+            self.count = count_chars(&self.out);
+            self.counting = true;
+        }
+        for piece in [sep, run] {
+            let room = self.limit - self.count;
+            // A piece of n bytes has at most n code points.
+            let (end, taken) = if piece.len() <= room {
+                (piece.len(), count_chars(piece))
+            } else {
+                let mut taken = 0;
+                let mut end = piece.len();
+                for (i, _) in piece.char_indices() {
+                    if taken == room {
+                        end = i;
+                        break;
+                    }
+                    taken += 1;
+                }
+                (end, taken)
+            };
+            self.out.push_str(&piece[..end]);
+            self.count += taken;
+            if self.count >= self.limit {
+                self.full = true;
                 return;
             }
-        }
-        let room = self.limit - self.count;
-        // A run of n bytes has at most n code points: count only when it may not fit.
-        if run.len() <= room {
-            self.out.push_str(run);
-            self.count += count_chars(run);
-        } else {
-            let mut taken = 0;
-            let mut end = run.len();
-            for (i, _) in run.char_indices() {
-                if taken == room {
-                    end = i;
-                    break;
-                }
-                taken += 1;
-            }
-            self.out.push_str(&run[..end]);
-            self.count += taken;
-        }
-        if self.count >= self.limit {
-            self.full = true;
         }
     }
 
@@ -168,57 +194,63 @@ impl Sink {
 
     fn push_impl(&mut self, text: &str, plain: bool) {
         let b = text.as_bytes();
+        let n = b.len();
         let mut i = 0;
         let mut start = 0;
         let mut newlines = 0u32;
-        while i < b.len() {
-            if self.full {
-                return;
-            }
-            let c = b[i];
-            if c < 0x80 {
-                if ascii_space(c) {
-                    self.emit(&text[start..i]);
-                    if plain && c == b'\n' {
+        while i < n {
+            match CLASS[b[i] as usize] {
+                ORDINARY => {
+                    i += 1;
+                    continue;
+                }
+                ASCII_SPACE => {
+                    if i > start {
+                        self.emit(&text[start..i]);
+                        newlines = 0;
+                    }
+                    if plain && b[i] == b'\n' {
                         newlines += 1;
                     }
                     self.ws(plain, newlines);
                     i += 1;
                     start = i;
-                    continue;
                 }
-                if c < 0x09 || (0x0e..=0x1b).contains(&c) || c == 0x7f {
-                    self.emit(&text[start..i]);
+                ASCII_DROPPED => {
+                    if i > start {
+                        self.emit(&text[start..i]);
+                        newlines = 0;
+                    }
                     i += 1;
                     start = i;
-                    continue;
                 }
-                newlines = 0;
-                i += 1;
-                continue;
-            }
-            // Multi-byte: only a few lead bytes can start whitespace or a dropped character.
-            let w = utf8_width(c);
-            if matches!(c, 0xc2 | 0xe1 | 0xe2 | 0xe3 | 0xef) {
-                let ch = text[i..].chars().next().unwrap_or('\u{fffd}');
-                if is_space(ch) {
-                    self.emit(&text[start..i]);
-                    self.ws(plain, newlines);
+                _ => {
+                    let w = utf8_width(b[i]);
+                    let ch = text[i..].chars().next().unwrap_or('\u{fffd}');
+                    if is_space(ch) {
+                        if i > start {
+                            self.emit(&text[start..i]);
+                            newlines = 0;
+                        }
+                        self.ws(plain, newlines);
+                        start = i + w;
+                    } else if is_dropped(ch) {
+                        if i > start {
+                            self.emit(&text[start..i]);
+                            newlines = 0;
+                        }
+                        start = i + w;
+                    }
                     i += w;
-                    start = i;
-                    continue;
-                }
-                if is_dropped(ch) {
-                    self.emit(&text[start..i]);
-                    i += w;
-                    start = i;
-                    continue;
                 }
             }
-            newlines = 0;
-            i += w;
+            if self.full {
+                return;
+            }
         }
-        self.emit(&text[start..]);
+        if n > start {
+            self.emit(&text[start..]);
+        }
     }
 
     #[inline]

@@ -4,7 +4,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyFloat, PyString};
 
 use super::errors::IntoPyResult;
-use super::runtime::{detach, Threads};
+use super::runtime::{detach, run_parallel, Threads};
 use crate::clean::{self, Format, Options};
 use crate::error::Error;
 
@@ -133,12 +133,9 @@ fn item_text(obj: &Bound<'_, PyAny>, index: usize) -> Result<Option<String>, Err
     )))
 }
 
-/// Documents per GIL release: between chunks the call checks for Ctrl-C and reports progress.
-const CHUNK: usize = 256;
-
 /// Cleans a batch of documents in parallel with the GIL released. Missing values stay `None`.
 ///
-/// `progress`, when given, is called with the number of documents finished after each chunk.
+/// `progress`, when given, is called with the number of documents finished since its last call.
 #[pyfunction]
 #[pyo3(signature = (docs, /, *, format = "auto", drop_code = true, drop_images = true, keep_paragraphs = false, max_chars = None, threads = None, progress = None))]
 #[allow(clippy::too_many_arguments)]
@@ -160,23 +157,6 @@ pub fn clean_batch(
     for (i, item) in docs.try_iter()?.enumerate() {
         owned.push(item_text(&item?, i).py_err(py)?);
     }
-    let mut out = Vec::with_capacity(owned.len());
-    for chunk in owned.chunks(CHUNK.max(owned.len() / 64)) {
-        let cleaned = detach(py, || {
-            pool.run(
-                || clean::clean_many(chunk, format, &opts),
-                || {
-                    chunk
-                        .iter()
-                        .map(|d| d.as_deref().map(|d| clean::clean(d, format, &opts)))
-                        .collect()
-                },
-            )
-        })?;
-        out.extend(cleaned);
-        if let Some(cb) = &progress {
-            cb.call1((chunk.len(),))?;
-        }
-    }
-    Ok(out)
+    let one = |d: &Option<String>| d.as_deref().map(|d| clean::clean(d, format, &opts));
+    run_parallel(py, &pool, &owned, one, progress.as_ref())
 }
