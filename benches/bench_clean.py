@@ -45,7 +45,9 @@ def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--corpus", type=Path, default=SHARED / "corpus" / "articles.jsonl")
     ap.add_argument("--peers", type=Path, default=SHARED / "bench" / "peers.py")
     ap.add_argument("--records", type=int, default=14108)
@@ -62,23 +64,37 @@ def main() -> None:
 
     rows: list[tuple[str, float, int]] = []
     contenders: list[tuple[str, Callable[[], Any], int]] = [
-        (f"bb.clean ({cores} threads)", lambda: bb.clean(html, format="html", max_chars=50000), a.repeat),
-        ("bb.clean (1 thread)", lambda: bb.clean(html, format="html", max_chars=50000, threads=1), a.repeat),
+        (
+            f"bb.clean ({cores} threads)",
+            lambda: bb.clean(html, format="html", max_chars=50000),
+            a.repeat,
+        ),
+        (
+            "bb.clean (1 thread)",
+            lambda: bb.clean(html, format="html", max_chars=50000, threads=1),
+            a.repeat,
+        ),
     ]
     try:
         import selectolax  # noqa: F401
 
-        contenders.append(("selectolax (lexbor)", lambda: [peers.selectolax_clean(h) for h in html], a.repeat))
+        contenders.append(
+            ("selectolax (lexbor)", lambda: [peers.selectolax_clean(h) for h in html], a.repeat)
+        )
     except ImportError:
         print("selectolax not installed: skipped")
     try:
         import resiliparse  # noqa: F401
 
-        contenders.append(("resiliparse", lambda: [peers.resiliparse_clean(h) for h in html], a.repeat))
+        contenders.append(
+            ("resiliparse", lambda: [peers.resiliparse_clean(h) for h in html], a.repeat)
+        )
     except ImportError:
         print("resiliparse not installed: skipped")
     if not a.no_baseline:
-        contenders.append(("BeautifulSoup + regex", lambda: [peers.baseline_clean(h) for h in html], 1))
+        contenders.append(
+            ("BeautifulSoup + regex", lambda: [peers.baseline_clean(h) for h in html], 1)
+        )
     for name, fn, repeat in contenders:
         t, _ = timed(fn, repeat)
         rows.append((name, t, repeat))
@@ -86,11 +102,15 @@ def main() -> None:
 
     best = rows[0][1]
     one = rows[1][1]
-    print(f"| contender | seconds (median) | MB/s | docs/s | bb.clean {cores}T is faster by | bb.clean 1T is faster by |")
+    print(
+        f"| contender | seconds (median) | MB/s | docs/s | bb.clean {cores}T is faster by | bb.clean 1T is faster by |"
+    )
     print("|---|---:|---:|---:|---:|---:|")
     for name, t, repeat in rows:
         runs = "" if repeat > 1 else " (1 run)"
-        print(f"| {name}{runs} | {t:.3f} | {mb / t:.0f} | {len(html) / t:.0f} | {t / best:.1f}x | {t / one:.1f}x |")
+        print(
+            f"| {name}{runs} | {t:.3f} | {mb / t:.0f} | {len(html) / t:.0f} | {t / best:.1f}x | {t / one:.1f}x |"
+        )
 
 
 if __name__ == "__main__":

@@ -24,7 +24,8 @@ MAX_BYTES = 60_000  # per record, to keep the wheel small
 
 def main() -> None:
     corpus = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT.parent / "shared" / "corpus"
-    rows = [json.loads(line) for line in open(corpus / "articles.jsonl", encoding="utf-8")]
+    with open(corpus / "articles.jsonl", encoding="utf-8") as f:
+        rows = [json.loads(line) for line in f]
     out = []
     for prefix, n in PICK.items():
         cands = [

@@ -21,16 +21,20 @@ enum Kind {
 }
 
 fn kind(name: &str) -> Option<Kind> {
-    let lower = name.to_ascii_lowercase();
-    Some(match lower.as_str() {
-        "gallery" | "embed" | "video" | "audio" | "playlist" | "wpvideo" | "youtube" | "vimeo"
-        | "tweet" | "instagram" => Kind::DropAll,
-        "caption" | "wp_caption" => Kind::Caption,
-        "code" | "sourcecode" | "source" | "php" | "python" | "py" | "js" | "javascript"
-        | "java" | "bash" | "shell" | "sh" | "sql" | "css" | "html" | "xml" | "ruby" | "go"
-        | "cpp" | "c" | "csharp" | "powershell" | "ps" | "json" | "yaml" | "text" | "plain" => {
-            Kind::Code
-        }
+    if name.len() > 10 {
+        return None;
+    }
+    let mut buf = [0u8; 10];
+    buf[..name.len()].copy_from_slice(name.as_bytes());
+    buf[..name.len()].make_ascii_lowercase();
+    Some(match &buf[..name.len()] {
+        b"gallery" | b"embed" | b"video" | b"audio" | b"playlist" | b"wpvideo" | b"youtube"
+        | b"vimeo" | b"tweet" | b"instagram" => Kind::DropAll,
+        b"caption" | b"wp_caption" => Kind::Caption,
+        b"code" | b"sourcecode" | b"source" | b"php" | b"python" | b"py" | b"js"
+        | b"javascript" | b"java" | b"bash" | b"shell" | b"sh" | b"sql" | b"css" | b"html"
+        | b"xml" | b"ruby" | b"go" | b"cpp" | b"c" | b"csharp" | b"powershell" | b"ps"
+        | b"json" | b"yaml" | b"text" | b"plain" => Kind::Code,
         _ => return None,
     })
 }
