@@ -4,5 +4,9 @@
 //! converts types, releases the GIL and maps [`error::Error`] to Python exceptions.
 
 pub mod clean;
+pub mod cost;
 pub mod error;
+pub mod pack;
 mod py;
+pub mod tokens;
+pub mod validate;

@@ -1,7 +1,8 @@
 """bedrock-batch: Amazon Bedrock batch inference from a table of articles and back.
 
-The stages: :func:`clean` (HTML, WordPress, Markdown to text, in parallel Rust), then pack,
-validate, submit, monitor, collect and report as they land.
+The stages: :func:`clean` (HTML, WordPress, Markdown to text, in parallel Rust), :func:`pack`
+(rows to batch records) with :meth:`Records.write` (shards within the quotas), :func:`validate`;
+then submit, monitor, collect and report as they land.
 """
 
 from __future__ import annotations
@@ -9,19 +10,37 @@ from __future__ import annotations
 from . import exceptions
 from ._core import __version__
 from .clean import clean, clean_html, clean_markdown, detect_format
-from .exceptions import BedrockBatchError, InputError, InputTypeError, NotFoundError
+from .exceptions import (
+    BedrockBatchError,
+    InputError,
+    InputTypeError,
+    NotFoundError,
+    ValidationError,
+)
+from .pack import Prompt, Quotas, Records, Shard, model_info, pack
 from .sample import sample_articles
+from .validate import Problem, ValidationReport, validate
 
 __all__ = [
     "BedrockBatchError",
     "InputError",
     "InputTypeError",
     "NotFoundError",
+    "Problem",
+    "Prompt",
+    "Quotas",
+    "Records",
+    "Shard",
+    "ValidationError",
+    "ValidationReport",
     "__version__",
     "clean",
     "clean_html",
     "clean_markdown",
     "detect_format",
     "exceptions",
+    "model_info",
+    "pack",
     "sample_articles",
+    "validate",
 ]

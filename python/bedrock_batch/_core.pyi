@@ -1,9 +1,26 @@
 """The compiled core of bedrock-batch (Rust). Use the functions re-exported by ``bedrock_batch``."""
 
-from collections.abc import Callable, Iterable
-from typing import Literal
+import os
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any, Literal, final
 
-__all__ = ["__version__", "clean_batch", "clean_html", "clean_markdown", "detect_format"]
+__all__ = [
+    "Prompt",
+    "Quotas",
+    "Records",
+    "Shard",
+    "__version__",
+    "clean_batch",
+    "clean_html",
+    "clean_markdown",
+    "detect_format",
+    "estimate_tokens",
+    "model_info",
+    "pack_columns",
+    "price_table",
+    "validate_input",
+]
 
 __version__: str
 
@@ -52,3 +69,167 @@ def clean_batch(
 
     ``progress``, when given, is called with the number of documents finished after each chunk.
     """
+
+@final
+class Quotas:
+    """Batch inference quotas, per model and Region. Defaults are AWS's (Amazon Bedrock service
+    quotas): minimum 100 records per job (not adjustable), 50,000 records per job and per file,
+    1 GB per file, 5 GB per job, 20 submitted + in-progress jobs per base model."""
+
+    def __new__(
+        cls,
+        *,
+        min_records_per_job: int = 100,
+        max_records_per_job: int = 50_000,
+        max_records_per_file: int = 50_000,
+        max_bytes_per_file: int = 1_000_000_000,
+        max_bytes_per_job: int = 5_000_000_000,
+        max_concurrent_jobs: int = 20,
+    ) -> Quotas: ...
+    @property
+    def min_records_per_job(self) -> int: ...
+    @property
+    def max_records_per_job(self) -> int: ...
+    @property
+    def max_records_per_file(self) -> int: ...
+    @property
+    def max_bytes_per_file(self) -> int: ...
+    @property
+    def max_bytes_per_job(self) -> int: ...
+    @property
+    def max_concurrent_jobs(self) -> int: ...
+
+@final
+class Prompt:
+    """A prompt: ``{column}`` templates for the system and user turns (``{{``/``}}`` are literal
+    braces), ``max_tokens``, sampling settings, stop sequences and an assistant ``prefill`` (e.g.
+    ``"{"`` to make Claude answer in JSON; the collect stage puts it back). A malformed template
+    is an error here, before any row is read."""
+
+    def __new__(
+        cls,
+        *,
+        system: str | None = None,
+        user: str = ...,  # "タイトル: {title}\n\n記事:\n{content}"
+        max_tokens: int = 4096,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        stop_sequences: list[str] | None = None,
+        prefill: str | None = None,
+    ) -> Prompt: ...
+    @property
+    def fields(self) -> list[str]:
+        """The columns the templates read."""
+    @property
+    def system(self) -> str | None: ...
+    @property
+    def user(self) -> str: ...
+    @property
+    def max_tokens(self) -> int: ...
+    @property
+    def temperature(self) -> float | None: ...
+    @property
+    def top_p(self) -> float | None: ...
+    @property
+    def stop_sequences(self) -> list[str]: ...
+    @property
+    def prefill(self) -> str | None: ...
+
+@final
+class Shard:
+    """One written shard file; its folder is one job's S3 input prefix."""
+
+    @property
+    def path(self) -> Path: ...
+    @property
+    def job(self) -> int: ...
+    @property
+    def records(self) -> int: ...
+    @property
+    def bytes(self) -> int: ...
+    @property
+    def input_tokens(self) -> int: ...
+    @property
+    def job_dir(self) -> Path:
+        """The job's folder: one job's S3 input prefix."""
+
+@final
+class Records:
+    """Packed batch records held in Rust, in input order."""
+
+    def __len__(self) -> int: ...
+    @property
+    def ids(self) -> list[str]:
+        """The recordIds, in order."""
+    @property
+    def model(self) -> str:
+        """The model id the records were packed for."""
+    @property
+    def family(self) -> str:
+        """The request family: "claude", "nova", "titan-embed", "llama3" or "llama4"."""
+    @property
+    def invocation(self) -> str:
+        """The job's ``modelInvocationType``: "InvokeModel" or "Converse"."""
+    @property
+    def input_tokens(self) -> int:
+        """Estimated input tokens of every record."""
+    def head(self, n: int = 5) -> list[dict[str, Any]]:
+        """The first ``n`` records as dicts (``recordId``, ``modelInput``), to inspect."""
+    def to_jsonl(self) -> bytes:
+        """All records as JSONL bytes (UTF-8, one record per line)."""
+    def exclude(self, ids: Iterable[str | int]) -> Records:
+        """The records whose id is not in ``ids``: the "remaining" batch after a run."""
+    def estimate(
+        self, *, prices: Mapping[str, float] | None = None, output_tokens: int | None = None
+    ) -> dict[str, Any]:
+        """Records, estimated input tokens, output tokens and the cost at batch and on-demand
+        prices. Output tokens are ``output_tokens`` per record when given, else ``max_tokens``
+        per record (an upper bound). ``prices={"input": .., "output": ..}`` (dollars per million
+        tokens, on demand) overrides the shipped table; batch is half of on-demand."""
+    def write(
+        self,
+        out_dir: str | os.PathLike[str],
+        *,
+        quotas: Quotas | None = None,
+        overwrite: bool = False,
+    ) -> list[Shard]:
+        """Writes ``out_dir/job-0001/part-00001.jsonl``, ... within ``quotas``: balanced jobs
+        (none below the minimum), files written atomically. Existing ``job-*`` folders are an
+        error unless ``overwrite=True``."""
+
+def pack_columns(
+    columns: Mapping[str, Iterable[object]],
+    rows: int,
+    *,
+    prompt: Prompt,
+    model: str,
+    ids: Iterable[object] | None = None,
+    invocation: str = "auto",
+    clean: Mapping[str, object] | None = None,
+    family: str | None = None,
+    missing: str = "error",
+    extra: str | None = None,
+) -> Records:
+    """Packs table columns into records (the ``bb.pack`` core; ``bedrock_batch.pack`` adapts
+    tables)."""
+
+def validate_input(
+    source: str | bytes,
+    *,
+    model: str | None = None,
+    family: str | None = None,
+    quotas: Quotas | None = None,
+    invocation: str | None = None,
+    max_problems: int = 100,
+) -> dict[str, Any]:
+    """Validates batch input (a file, a folder of job folders, or bytes); returns a report
+    dict."""
+
+def price_table() -> list[tuple[str, float, float, str]]:
+    """The shipped price table: (model prefix, input $/Mtok, output $/Mtok, source)."""
+
+def estimate_tokens(text: str) -> int:
+    """Estimated tokens of a text (see the ``tokens`` heuristic and its expected error)."""
+
+def model_info(model: str, *, family: str | None = None) -> dict[str, Any]:
+    """The family and limits the library knows for a model id, inference profile or ARN."""

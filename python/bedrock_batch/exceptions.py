@@ -13,6 +13,7 @@ __all__ = [
     "InputError",
     "InputTypeError",
     "NotFoundError",
+    "ValidationError",
 ]
 
 
@@ -30,3 +31,11 @@ class InputTypeError(BedrockBatchError, TypeError):
 
 class NotFoundError(BedrockBatchError, FileNotFoundError):
     """A file, folder or object that does not exist."""
+
+
+class ValidationError(InputError):
+    """Batch input that breaks Bedrock's rules; ``report`` is the full ValidationReport."""
+
+    def __init__(self, message: str, report: object = None) -> None:
+        super().__init__(message)
+        self.report = report

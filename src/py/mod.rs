@@ -2,12 +2,18 @@
 
 mod clean;
 mod errors;
+mod pack;
 mod runtime;
 
 #[pyo3::pymodule]
 mod _core {
     #[pymodule_export]
     use super::clean::{clean_batch, clean_html, clean_markdown, detect_format};
+    #[pymodule_export]
+    use super::pack::{
+        estimate_tokens, model_info, pack_columns, price_table, validate_input, PyPrompt, PyQuotas,
+        PyRecords, PyShard,
+    };
 
     use pyo3::prelude::*;
 

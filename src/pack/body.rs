@@ -1,0 +1,216 @@
+//! The `modelInput` body of each family, as Bedrock documents it:
+//! - Claude: the Anthropic Messages body (`anthropic_version: "bedrock-2023-05-31"`, `max_tokens`,
+//!   `system`, `messages`, `temperature`, `top_p`, `stop_sequences`);
+//! - Nova (native) and every model under the Converse invocation type: `system: [{text}]`,
+//!   `messages: [{role, content: [{text}]}]`, `inferenceConfig: {maxTokens, temperature, topP,
+//!   stopSequences}`;
+//! - Titan text embeddings: `inputText` (plus `dimensions`, `normalize` through `extra`);
+//! - Llama: `prompt` in the model's chat template, `max_gen_len`, `temperature`, `top_p`.
+
+use serde_json::{Map, Value};
+
+use super::json;
+use super::model::{Family, Invocation};
+
+/// Everything of a prompt except its templates, which are rendered per row.
+#[derive(Clone, Debug, Default)]
+pub struct Settings {
+    pub max_tokens: u64,
+    pub temperature: Option<f64>,
+    pub top_p: Option<f64>,
+    pub stop_sequences: Vec<String>,
+    pub prefill: Option<String>,
+    /// Extra `modelInput` members (`top_k`, `dimensions`, ...); under the Converse invocation type
+    /// they go to `additionalModelRequestFields`.
+    pub extra: Map<String, Value>,
+}
+
+fn extras(out: &mut Vec<u8>, extra: &Map<String, Value>) {
+    for (k, v) in extra {
+        out.push(b',');
+        json::string(out, k);
+        out.push(b':');
+        // serde_json writes UTF-8 as is: the same as ensure_ascii=False.
+        let _ = serde_json::to_writer(&mut *out, v);
+    }
+}
+
+fn messages_blocks(out: &mut Vec<u8>, user: &str, prefill: Option<&str>) {
+    json::key(out, "messages");
+    out.extend_from_slice(b"[{\"role\":\"user\",\"content\":[{\"text\":");
+    json::string(out, user);
+    out.extend_from_slice(b"}]}");
+    if let Some(p) = prefill {
+        out.extend_from_slice(b",{\"role\":\"assistant\",\"content\":[{\"text\":");
+        json::string(out, p);
+        out.extend_from_slice(b"}]}");
+    }
+    out.push(b']');
+}
+
+fn string_list(out: &mut Vec<u8>, items: &[String]) {
+    out.push(b'[');
+    for (i, s) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        json::string(out, s);
+    }
+    out.push(b']');
+}
+
+/// The Llama 3 and Llama 4 chat templates (Meta's model cards), ending with the assistant header
+/// (and the prefill) so the model completes the assistant turn.
+pub fn llama_prompt(
+    family: Family,
+    system: Option<&str>,
+    user: &str,
+    prefill: Option<&str>,
+) -> String {
+    let (start, end, eot) = if family == Family::Llama4 {
+        ("<|header_start|>", "<|header_end|>", "<|eot|>")
+    } else {
+        ("<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>")
+    };
+    let mut p = String::with_capacity(user.len() + 200);
+    p.push_str("<|begin_of_text|>");
+    if let Some(s) = system {
+        for piece in [start, "system", end, "\n\n", s, eot] {
+            p.push_str(piece);
+        }
+    }
+    for piece in [
+        start,
+        "user",
+        end,
+        "\n\n",
+        user,
+        eot,
+        start,
+        "assistant",
+        end,
+        "\n\n",
+    ] {
+        p.push_str(piece);
+    }
+    if let Some(pre) = prefill {
+        p.push_str(pre);
+    }
+    p
+}
+
+/// Appends the `modelInput` object for one record.
+pub fn write(
+    out: &mut Vec<u8>,
+    family: Family,
+    invocation: Invocation,
+    s: &Settings,
+    system: Option<&str>,
+    user: &str,
+) {
+    out.push(b'{');
+    let prefill = s.prefill.as_deref();
+    if invocation == Invocation::Converse || family == Family::Nova {
+        if let Some(sys) = system {
+            json::key(out, "system");
+            out.extend_from_slice(b"[{\"text\":");
+            json::string(out, sys);
+            out.extend_from_slice(b"}],");
+        }
+        messages_blocks(out, user, prefill);
+        out.push(b',');
+        json::key(out, "inferenceConfig");
+        out.push(b'{');
+        json::key(out, "maxTokens");
+        json::number(out, s.max_tokens as f64);
+        if let Some(t) = s.temperature {
+            out.push(b',');
+            json::key(out, "temperature");
+            json::number(out, t);
+        }
+        if let Some(t) = s.top_p {
+            out.push(b',');
+            json::key(out, "topP");
+            json::number(out, t);
+        }
+        if !s.stop_sequences.is_empty() {
+            out.push(b',');
+            json::key(out, "stopSequences");
+            string_list(out, &s.stop_sequences);
+        }
+        out.push(b'}');
+        if invocation == Invocation::Converse && !s.extra.is_empty() {
+            out.push(b',');
+            json::key(out, "additionalModelRequestFields");
+            let _ = serde_json::to_writer(&mut *out, &s.extra);
+        } else {
+            extras(out, &s.extra);
+        }
+        out.push(b'}');
+        return;
+    }
+    match family {
+        Family::Claude => {
+            json::key(out, "anthropic_version");
+            json::string(out, "bedrock-2023-05-31");
+            out.push(b',');
+            json::key(out, "max_tokens");
+            json::number(out, s.max_tokens as f64);
+            if let Some(sys) = system {
+                out.push(b',');
+                json::key(out, "system");
+                json::string(out, sys);
+            }
+            out.push(b',');
+            json::key(out, "messages");
+            out.extend_from_slice(b"[{\"role\":\"user\",\"content\":");
+            json::string(out, user);
+            out.push(b'}');
+            if let Some(p) = prefill {
+                out.extend_from_slice(b",{\"role\":\"assistant\",\"content\":");
+                json::string(out, p);
+                out.push(b'}');
+            }
+            out.push(b']');
+            if let Some(t) = s.temperature {
+                out.push(b',');
+                json::key(out, "temperature");
+                json::number(out, t);
+            }
+            if let Some(t) = s.top_p {
+                out.push(b',');
+                json::key(out, "top_p");
+                json::number(out, t);
+            }
+            if !s.stop_sequences.is_empty() {
+                out.push(b',');
+                json::key(out, "stop_sequences");
+                string_list(out, &s.stop_sequences);
+            }
+        }
+        Family::TitanEmbed => {
+            json::key(out, "inputText");
+            json::string(out, user);
+        }
+        Family::Llama3 | Family::Llama4 => {
+            json::key(out, "prompt");
+            json::string(out, &llama_prompt(family, system, user, prefill));
+            out.push(b',');
+            json::key(out, "max_gen_len");
+            json::number(out, s.max_tokens as f64);
+            if let Some(t) = s.temperature {
+                out.push(b',');
+                json::key(out, "temperature");
+                json::number(out, t);
+            }
+            if let Some(t) = s.top_p {
+                out.push(b',');
+                json::key(out, "top_p");
+                json::number(out, t);
+            }
+        }
+        Family::Nova => unreachable!("handled above"),
+    }
+    extras(out, &s.extra);
+    out.push(b'}');
+}

@@ -1,0 +1,721 @@
+//! Python bindings of the pack, shard and validate stages.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyFloat, PyInt, PyList, PyString};
+
+use super::clean::text_of;
+use super::errors::IntoPyResult;
+use super::runtime::detach;
+use crate::clean::{Format, Options as CleanOptions};
+use crate::cost;
+use crate::error::Error;
+use crate::pack::{self, CleanSpec, Column, Family, Invocation, Missing, Quotas, Table, Template};
+use crate::validate::{self, Source};
+
+/// Batch inference quotas. Every limit is per model and Region; defaults are AWS's.
+#[pyclass(frozen, module = "bedrock_batch", name = "Quotas")]
+#[derive(Clone)]
+pub struct PyQuotas {
+    pub inner: Quotas,
+}
+
+#[pymethods]
+impl PyQuotas {
+    #[new]
+    #[pyo3(signature = (*, min_records_per_job = 100, max_records_per_job = 50_000, max_records_per_file = 50_000, max_bytes_per_file = 1_000_000_000, max_bytes_per_job = 5_000_000_000, max_concurrent_jobs = 20))]
+    fn new(
+        py: Python<'_>,
+        min_records_per_job: usize,
+        max_records_per_job: usize,
+        max_records_per_file: usize,
+        max_bytes_per_file: u64,
+        max_bytes_per_job: u64,
+        max_concurrent_jobs: usize,
+    ) -> PyResult<Self> {
+        let inner = Quotas {
+            min_records_per_job,
+            max_records_per_job,
+            max_records_per_file,
+            max_bytes_per_file,
+            max_bytes_per_job,
+            max_concurrent_jobs,
+        };
+        inner.check().py_err(py)?;
+        Ok(PyQuotas { inner })
+    }
+
+    #[getter]
+    fn min_records_per_job(&self) -> usize {
+        self.inner.min_records_per_job
+    }
+    #[getter]
+    fn max_records_per_job(&self) -> usize {
+        self.inner.max_records_per_job
+    }
+    #[getter]
+    fn max_records_per_file(&self) -> usize {
+        self.inner.max_records_per_file
+    }
+    #[getter]
+    fn max_bytes_per_file(&self) -> u64 {
+        self.inner.max_bytes_per_file
+    }
+    #[getter]
+    fn max_bytes_per_job(&self) -> u64 {
+        self.inner.max_bytes_per_job
+    }
+    #[getter]
+    fn max_concurrent_jobs(&self) -> usize {
+        self.inner.max_concurrent_jobs
+    }
+
+    fn __repr__(&self) -> String {
+        let q = &self.inner;
+        format!(
+            "Quotas(min_records_per_job={}, max_records_per_job={}, max_records_per_file={}, max_bytes_per_file={}, max_bytes_per_job={}, max_concurrent_jobs={})",
+            q.min_records_per_job, q.max_records_per_job, q.max_records_per_file, q.max_bytes_per_file, q.max_bytes_per_job, q.max_concurrent_jobs
+        )
+    }
+}
+
+/// A prompt: `{column}` templates for the system and user turns, and generation settings.
+#[pyclass(frozen, module = "bedrock_batch", name = "Prompt")]
+pub struct PyPrompt {
+    pub inner: pack::Prompt,
+    system_text: Option<String>,
+    user_text: String,
+}
+
+#[pymethods]
+impl PyPrompt {
+    #[new]
+    #[pyo3(signature = (*, system = None, user = "タイトル: {title}\n\n記事:\n{content}".to_string(), max_tokens = 4096, temperature = None, top_p = None, stop_sequences = None, prefill = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        system: Option<String>,
+        user: String,
+        max_tokens: u64,
+        temperature: Option<f64>,
+        top_p: Option<f64>,
+        stop_sequences: Option<Vec<String>>,
+        prefill: Option<String>,
+    ) -> PyResult<Self> {
+        let sys = system
+            .as_deref()
+            .map(|s| Template::parse(s).map_err(|e| prefix("system", e)))
+            .transpose()
+            .py_err(py)?;
+        let usr = Template::parse(&user)
+            .map_err(|e| prefix("user", e))
+            .py_err(py)?;
+        Ok(PyPrompt {
+            inner: pack::Prompt {
+                system: sys,
+                user: usr,
+                settings: pack::Settings {
+                    max_tokens,
+                    temperature,
+                    top_p,
+                    stop_sequences: stop_sequences.unwrap_or_default(),
+                    prefill,
+                    extra: serde_json::Map::new(),
+                },
+            },
+            system_text: system,
+            user_text: user,
+        })
+    }
+
+    /// The columns the templates read.
+    #[getter]
+    fn fields(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .inner
+            .user
+            .fields()
+            .into_iter()
+            .map(String::from)
+            .collect();
+        if let Some(s) = &self.inner.system {
+            for f in s.fields() {
+                if !out.iter().any(|o| o == f) {
+                    out.push(f.to_string());
+                }
+            }
+        }
+        out
+    }
+    #[getter]
+    fn system(&self) -> Option<String> {
+        self.system_text.clone()
+    }
+    #[getter]
+    fn user(&self) -> String {
+        self.user_text.clone()
+    }
+    #[getter]
+    fn max_tokens(&self) -> u64 {
+        self.inner.settings.max_tokens
+    }
+    #[getter]
+    fn temperature(&self) -> Option<f64> {
+        self.inner.settings.temperature
+    }
+    #[getter]
+    fn top_p(&self) -> Option<f64> {
+        self.inner.settings.top_p
+    }
+    #[getter]
+    fn stop_sequences(&self) -> Vec<String> {
+        self.inner.settings.stop_sequences.clone()
+    }
+    #[getter]
+    fn prefill(&self) -> Option<String> {
+        self.inner.settings.prefill.clone()
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Prompt(system={:?}, user={:?}, max_tokens={})",
+            self.system_text, self.user_text, self.inner.settings.max_tokens
+        )
+    }
+}
+
+fn prefix(what: &str, e: Error) -> Error {
+    match e {
+        Error::InvalidArgument(m) => Error::InvalidArgument(format!("{what} {m}")),
+        other => other,
+    }
+}
+
+/// One written shard file.
+#[pyclass(frozen, module = "bedrock_batch", name = "Shard")]
+pub struct PyShard {
+    #[pyo3(get)]
+    path: PathBuf,
+    #[pyo3(get)]
+    job: usize,
+    #[pyo3(get)]
+    records: usize,
+    #[pyo3(get)]
+    bytes: u64,
+    #[pyo3(get)]
+    input_tokens: u64,
+}
+
+#[pymethods]
+impl PyShard {
+    /// The job's folder: one job's S3 input prefix.
+    #[getter]
+    fn job_dir(&self) -> PathBuf {
+        self.path.parent().map(PathBuf::from).unwrap_or_default()
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Shard(path={:?}, job={}, records={}, bytes={}, input_tokens={})",
+            self.path.display().to_string(),
+            self.job,
+            self.records,
+            self.bytes,
+            self.input_tokens
+        )
+    }
+}
+
+/// Packed batch records held in Rust, in input order.
+#[pyclass(frozen, module = "bedrock_batch", name = "Records")]
+pub struct PyRecords {
+    pub inner: pack::Records,
+}
+
+fn price_for(
+    py: Python<'_>,
+    model: &str,
+    prices: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Option<(f64, f64, String)>> {
+    if let Some(p) = prices {
+        let get = |k: &str| -> PyResult<f64> {
+            p.get_item(k)
+                .map_err(|_| {
+                    super::errors::to_py(
+                        py,
+                        Error::InvalidArgument(format!(
+                            "prices needs \"input\" and \"output\" (dollars per million tokens); missing {k:?}"
+                        )),
+                    )
+                })?
+                .extract()
+        };
+        return Ok(Some((get("input")?, get("output")?, "given".to_string())));
+    }
+    Ok(cost::price_of(model).map(|p| (p.input_per_mtok, p.output_per_mtok, p.source.to_string())))
+}
+
+/// The estimate of a run, as a dict (shared by `Records.estimate` and the cost report).
+pub fn estimate_dict<'py>(
+    py: Python<'py>,
+    model: &str,
+    records: usize,
+    input_tokens: u64,
+    output_tokens: u64,
+    prices: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("model", model)?;
+    d.set_item("records", records)?;
+    d.set_item("input_tokens", input_tokens)?;
+    d.set_item("output_tokens", output_tokens)?;
+    match price_for(py, model, prices)? {
+        Some((pin, pout, source)) => {
+            let (od, batch) = cost::cost(input_tokens, output_tokens, pin, pout);
+            d.set_item("price_input_per_mtok", pin)?;
+            d.set_item("price_output_per_mtok", pout)?;
+            d.set_item("price_source", source)?;
+            d.set_item("on_demand_cost", od.total())?;
+            d.set_item("batch_cost", batch.total())?;
+            d.set_item("saving", od.total() - batch.total())?;
+        }
+        None => {
+            for k in [
+                "price_input_per_mtok",
+                "price_output_per_mtok",
+                "price_source",
+                "on_demand_cost",
+                "batch_cost",
+                "saving",
+            ] {
+                d.set_item(k, py.None())?;
+            }
+        }
+    }
+    Ok(d)
+}
+
+#[pymethods]
+impl PyRecords {
+    fn __len__(&self) -> usize {
+        self.inner.records.len()
+    }
+
+    /// The recordIds, in order.
+    #[getter]
+    fn ids(&self) -> Vec<String> {
+        self.inner.records.iter().map(|r| r.id.clone()).collect()
+    }
+
+    /// The model id the records were packed for.
+    #[getter]
+    fn model(&self) -> String {
+        self.inner.model.id.clone()
+    }
+
+    /// The request family: "claude", "nova", "titan-embed", "llama3" or "llama4".
+    #[getter]
+    fn family(&self) -> &'static str {
+        self.inner.model.family.name()
+    }
+
+    /// The job's `modelInvocationType`: "InvokeModel" or "Converse".
+    #[getter]
+    fn invocation(&self) -> &'static str {
+        self.inner.invocation.api_name()
+    }
+
+    /// Estimated input tokens of every record.
+    #[getter]
+    fn input_tokens(&self) -> u64 {
+        self.inner.input_tokens()
+    }
+
+    /// The first `n` records as dicts (`recordId`, `modelInput`), to inspect.
+    #[pyo3(signature = (n = 5))]
+    fn head<'py>(&self, py: Python<'py>, n: usize) -> PyResult<Bound<'py, PyList>> {
+        let loads = py.import("json")?.getattr("loads")?;
+        let out = PyList::empty(py);
+        for r in self.inner.records.iter().take(n) {
+            out.append(loads.call1((PyBytes::new(py, &r.line),))?)?;
+        }
+        Ok(out)
+    }
+
+    /// All records as JSONL bytes (UTF-8, one record per line).
+    fn to_jsonl<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        let data = detach(py, || self.inner.to_jsonl())?;
+        Ok(PyBytes::new(py, &data))
+    }
+
+    /// The records whose id is not in `ids` (str or int): the "remaining" batch after a run.
+    fn exclude(&self, ids: &Bound<'_, PyAny>) -> PyResult<PyRecords> {
+        let mut done = HashSet::new();
+        for item in ids.try_iter()? {
+            let item = item?;
+            done.insert(if let Ok(s) = item.cast::<PyString>() {
+                text_of(s)
+            } else {
+                item.str()?.to_string()
+            });
+        }
+        Ok(PyRecords {
+            inner: self.inner.exclude(&done),
+        })
+    }
+
+    /// Records, estimated input tokens, output tokens and the cost at batch and on-demand prices.
+    ///
+    /// Output tokens are `output_tokens` per record when given, else `max_tokens` per record (an
+    /// upper bound). `prices={"input": .., "output": ..}` (dollars per million tokens, on demand)
+    /// overrides the shipped price table; batch is half of on-demand.
+    #[pyo3(signature = (*, prices = None, output_tokens = None))]
+    fn estimate<'py>(
+        &self,
+        py: Python<'py>,
+        prices: Option<Bound<'py, PyAny>>,
+        output_tokens: Option<u64>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let n = self.inner.records.len();
+        let per = if self.inner.model.family == Family::TitanEmbed {
+            0
+        } else {
+            output_tokens.unwrap_or(self.inner.max_tokens)
+        };
+        estimate_dict(
+            py,
+            &self.inner.model.base,
+            n,
+            self.inner.input_tokens(),
+            per * n as u64,
+            prices.as_ref(),
+        )
+    }
+
+    /// Writes `out_dir/job-0001/part-00001.jsonl`, ... within `quotas`; one folder per job.
+    #[pyo3(signature = (out_dir, *, quotas = None, overwrite = false))]
+    fn write(
+        &self,
+        py: Python<'_>,
+        out_dir: PathBuf,
+        quotas: Option<PyRef<'_, PyQuotas>>,
+        overwrite: bool,
+    ) -> PyResult<Vec<PyShard>> {
+        let q = quotas.map(|q| q.inner.clone()).unwrap_or_default();
+        let shards = py
+            .detach(|| pack::write_shards(&self.inner, &out_dir, &q, overwrite))
+            .py_err(py)?;
+        Ok(shards
+            .into_iter()
+            .map(|s| PyShard {
+                path: s.path,
+                job: s.job,
+                records: s.records,
+                bytes: s.bytes,
+                input_tokens: s.input_tokens,
+            })
+            .collect())
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Records({} records, model={:?}, family={}, invocation={})",
+            self.inner.records.len(),
+            self.inner.model.id,
+            self.inner.model.family,
+            self.inner.invocation.api_name()
+        )
+    }
+}
+
+fn type_name(obj: &Bound<'_, PyAny>) -> String {
+    obj.get_type()
+        .name()
+        .map_or_else(|_| "?".into(), |n| n.to_string())
+}
+
+fn is_missing(obj: &Bound<'_, PyAny>) -> bool {
+    obj.is_none()
+        || obj.cast::<PyFloat>().is_ok_and(|f| f.value().is_nan())
+        || matches!(type_name(obj).as_str(), "NAType" | "NaTType")
+}
+
+/// A template cell: text, `str()` of any other value, or missing.
+fn cell(obj: &Bound<'_, PyAny>) -> PyResult<Option<String>> {
+    if let Ok(s) = obj.cast::<PyString>() {
+        return Ok(Some(text_of(s)));
+    }
+    if is_missing(obj) {
+        return Ok(None);
+    }
+    Ok(Some(obj.str()?.to_string()))
+}
+
+fn parse_clean(py: Python<'_>, clean: Option<&Bound<'_, PyDict>>) -> PyResult<Vec<CleanSpec>> {
+    let mut out = Vec::new();
+    let Some(clean) = clean else { return Ok(out) };
+    for (k, v) in clean.iter() {
+        let column: String = k.extract()?;
+        let mut spec = CleanSpec {
+            column,
+            format: Format::Auto,
+            options: CleanOptions::default(),
+        };
+        if let Ok(fmt) = v.extract::<String>() {
+            spec.format = fmt.parse().py_err(py)?;
+        } else if let Ok(d) = v.cast::<PyDict>() {
+            for (ok, ov) in d.iter() {
+                let key: String = ok.extract()?;
+                match key.as_str() {
+                    "format" => spec.format = ov.extract::<String>()?.parse().py_err(py)?,
+                    "drop_code" => spec.options.drop_code = ov.extract()?,
+                    "drop_images" => spec.options.drop_images = ov.extract()?,
+                    "keep_paragraphs" => spec.options.keep_paragraphs = ov.extract()?,
+                    "max_chars" => spec.options.max_chars = ov.extract()?,
+                    other => {
+                        return Err(Error::InvalidArgument(format!(
+                            "clean[{:?}]: unknown option {other:?} (format, drop_code, drop_images, keep_paragraphs, max_chars)",
+                            spec.column
+                        )))
+                        .py_err(py)
+                    }
+                }
+            }
+        } else {
+            return Err(Error::InvalidArgument(format!(
+                "clean[{:?}] must be a format (\"html\", \"markdown\", \"auto\", \"text\") or a dict of clean options",
+                spec.column
+            )))
+            .py_err(py);
+        }
+        out.push(spec);
+    }
+    Ok(out)
+}
+
+/// Packs table columns into records (the `bb.pack` core; `bedrock_batch.pack` adapts tables).
+#[pyfunction]
+#[pyo3(signature = (columns, rows, *, prompt, model, ids = None, invocation = "auto", clean = None, family = None, missing = "error", extra = None))]
+#[allow(clippy::too_many_arguments)]
+pub fn pack_columns(
+    py: Python<'_>,
+    columns: &Bound<'_, PyDict>,
+    rows: usize,
+    prompt: PyRef<'_, PyPrompt>,
+    model: &str,
+    ids: Option<&Bound<'_, PyAny>>,
+    invocation: &str,
+    clean: Option<&Bound<'_, PyDict>>,
+    family: Option<&str>,
+    missing: &str,
+    extra: Option<&str>,
+) -> PyResult<PyRecords> {
+    let family = family.map(str::parse::<Family>).transpose().py_err(py)?;
+    let info = pack::model_info(model, family).py_err(py)?;
+    let invocation = match invocation.to_ascii_lowercase().as_str() {
+        "auto" | "invoke" | "invokemodel" => Invocation::Invoke,
+        "converse" => Invocation::Converse,
+        other => {
+            return Err(Error::InvalidArgument(format!(
+                "invocation must be \"auto\", \"invoke\" or \"converse\", got {other:?}"
+            )))
+            .py_err(py)
+        }
+    };
+    let missing = match missing {
+        "error" => Missing::Error,
+        "empty" => Missing::Empty,
+        other => {
+            return Err(Error::InvalidArgument(format!(
+                "missing must be \"error\" or \"empty\", got {other:?}"
+            )))
+            .py_err(py)
+        }
+    };
+    let mut prompt_core = prompt.inner.clone();
+    if let Some(extra) = extra {
+        prompt_core.settings.extra = serde_json::from_str(extra)
+            .map_err(|e| Error::InvalidArgument(format!("extra must be a JSON object: {e}")))
+            .py_err(py)?;
+    }
+    // Check the prompt and the columns before converting any row.
+    pack::check_prompt(&prompt_core, &info, invocation).py_err(py)?;
+    let clean_specs = parse_clean(py, clean)?;
+    let mut table = Table {
+        columns: Vec::new(),
+        rows,
+    };
+    for (k, v) in columns.iter() {
+        let name: String = k.extract()?;
+        let mut values = Vec::with_capacity(rows);
+        for (row, item) in v.try_iter()?.enumerate() {
+            let item = item?;
+            values.push(cell(&item).map_err(|_| {
+                super::errors::to_py(
+                    py,
+                    Error::InvalidType(format!(
+                        "row {row}: column {name:?} holds a {} that has no text",
+                        type_name(&item)
+                    )),
+                )
+            })?);
+        }
+        if values.len() != rows {
+            return Err(Error::InvalidInput(format!(
+                "column {name:?} has {} values, the table {rows} rows",
+                values.len()
+            )))
+            .py_err(py);
+        }
+        table.columns.push(Column { name, values });
+    }
+    let ids: Option<Vec<Option<String>>> = match ids {
+        None => None,
+        Some(ids) => {
+            let mut out = Vec::with_capacity(rows);
+            for (row, item) in ids.try_iter()?.enumerate() {
+                let item = item?;
+                if let Ok(s) = item.cast::<PyString>() {
+                    out.push(Some(text_of(s)));
+                } else if item.cast::<PyInt>().is_ok() && type_name(&item) != "bool" {
+                    out.push(Some(item.str()?.to_string()));
+                } else if is_missing(&item) {
+                    out.push(None);
+                } else {
+                    return Err(Error::InvalidType(format!(
+                        "row {row}: ids must be str or int, got {}",
+                        type_name(&item)
+                    )))
+                    .py_err(py);
+                }
+            }
+            Some(out)
+        }
+    };
+    let records = py
+        .detach(|| {
+            pack::pack(
+                &table,
+                ids.as_deref(),
+                &prompt_core,
+                &info,
+                invocation,
+                &clean_specs,
+                missing,
+            )
+        })
+        .py_err(py)?;
+    Ok(PyRecords { inner: records })
+}
+
+/// Validates batch input (a file, a folder of job folders, or bytes); returns a report dict.
+#[pyfunction]
+#[pyo3(signature = (source, *, model = None, family = None, quotas = None, invocation = None, max_problems = 100))]
+pub fn validate_input<'py>(
+    py: Python<'py>,
+    source: &Bound<'py, PyAny>,
+    model: Option<&str>,
+    family: Option<&str>,
+    quotas: Option<PyRef<'py, PyQuotas>>,
+    invocation: Option<&str>,
+    max_problems: usize,
+) -> PyResult<Bound<'py, PyDict>> {
+    let family = family.map(str::parse::<Family>).transpose().py_err(py)?;
+    let model = model
+        .map(|m| pack::model_info(m, family))
+        .transpose()
+        .py_err(py)?;
+    let invocation = match invocation.map(str::to_ascii_lowercase).as_deref() {
+        None | Some("auto") => None,
+        Some("invoke" | "invokemodel") => Some(Invocation::Invoke),
+        Some("converse") => Some(Invocation::Converse),
+        Some(other) => {
+            return Err(Error::InvalidArgument(format!(
+                "invocation must be \"invoke\" or \"converse\", got {other:?}"
+            )))
+            .py_err(py)
+        }
+    };
+    let src = if let Ok(b) = source.cast::<PyBytes>() {
+        Source::Bytes(b.as_bytes().to_vec())
+    } else if let Ok(p) = source.extract::<PathBuf>() {
+        Source::Path(p)
+    } else {
+        return Err(Error::InvalidType(format!(
+            "source must be a path (str or os.PathLike) or bytes, got {}",
+            type_name(source)
+        )))
+        .py_err(py);
+    };
+    let opts = validate::Options {
+        model,
+        invocation,
+        quotas: quotas.map(|q| q.inner.clone()).unwrap_or_default(),
+        max_problems,
+    };
+    let report = py.detach(|| validate::validate(&src, &opts)).py_err(py)?;
+    let d = PyDict::new(py);
+    d.set_item("ok", report.ok())?;
+    d.set_item("files", report.files)?;
+    d.set_item("jobs", report.jobs)?;
+    d.set_item("records", report.records)?;
+    d.set_item("bytes", report.bytes)?;
+    d.set_item("input_tokens", report.input_tokens)?;
+    d.set_item("problem_count", report.problem_count)?;
+    d.set_item("error_count", report.error_count)?;
+    let problems = PyList::empty(py);
+    for p in &report.problems {
+        problems.append((
+            p.file.clone(),
+            p.line,
+            p.record_id.clone(),
+            p.field.clone(),
+            p.message.clone(),
+            p.severity.name(),
+            p.kind,
+        ))?;
+    }
+    d.set_item("problems", problems)?;
+    let counts = PyList::empty(py);
+    for ((sev, field, kind), n) in &report.counts {
+        counts.append((sev.name(), field.clone(), *kind, *n))?;
+    }
+    d.set_item("counts", counts)?;
+    Ok(d)
+}
+
+/// The shipped price table: (model prefix, input $/Mtok, output $/Mtok, source).
+#[pyfunction]
+pub fn price_table() -> Vec<(&'static str, f64, f64, &'static str)> {
+    cost::PRICES
+        .iter()
+        .map(|p| (p.model, p.input_per_mtok, p.output_per_mtok, p.source))
+        .collect()
+}
+
+/// Estimated tokens of a text (see the `tokens` heuristic and its expected error).
+#[pyfunction]
+pub fn estimate_tokens(text: &Bound<'_, PyString>) -> u64 {
+    crate::tokens::estimate(&text_of(text))
+}
+
+/// The family and limits the library knows for a model id, inference profile or ARN.
+#[pyfunction]
+#[pyo3(signature = (model, *, family = None))]
+pub fn model_info<'py>(
+    py: Python<'py>,
+    model: &str,
+    family: Option<&str>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let family = family.map(str::parse::<Family>).transpose().py_err(py)?;
+    let m = pack::model_info(model, family).py_err(py)?;
+    let d = PyDict::new(py);
+    d.set_item("model", m.id)?;
+    d.set_item("base_model", m.base)?;
+    d.set_item("family", m.family.name())?;
+    d.set_item("max_output_tokens", m.max_output_tokens)?;
+    d.set_item("context_tokens", m.context_tokens)?;
+    Ok(d)
+}

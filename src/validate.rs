@@ -1,0 +1,1026 @@
+//! The validate stage: every line of a batch input checked locally, in seconds, instead of a job
+//! failing 10-15 minutes after submission.
+//!
+//! Works on any batch input (ours, other tools', hand-written). Streams: files are read in blocks
+//! of whole lines, each batch of blocks checked in parallel, so memory stays bounded by the block
+//! batch (plus the set of record ids, needed to find duplicates).
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::error::Error;
+use crate::pack::{check_record_id, Family, Invocation, ModelInfo, Quotas};
+use crate::tokens;
+
+/// How bad a problem is: an error fails the job or loses records; a warning is worth a look.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+impl Severity {
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
+/// One problem, located as precisely as the input allows.
+#[derive(Clone, Debug)]
+pub struct Problem {
+    pub file: String,
+    /// 1-based line number; 0 for a problem of a whole file or job.
+    pub line: usize,
+    pub record_id: Option<String>,
+    pub field: String,
+    pub message: String,
+    pub severity: Severity,
+    /// A short kind (`json`, `missing`, `type`, `value`, `duplicate`, `limit`, ...), for counts.
+    pub kind: &'static str,
+}
+
+/// The result of a validation.
+#[derive(Clone, Debug, Default)]
+pub struct Report {
+    pub files: usize,
+    pub jobs: usize,
+    pub records: usize,
+    pub bytes: u64,
+    pub input_tokens: u64,
+    /// The first `max_problems` problems, in file and line order.
+    pub problems: Vec<Problem>,
+    /// Every problem counted, including those not kept.
+    pub problem_count: usize,
+    pub error_count: usize,
+    /// Problems counted by (severity, field, kind).
+    pub counts: BTreeMap<(Severity, String, &'static str), usize>,
+}
+
+impl Report {
+    pub fn ok(&self) -> bool {
+        self.error_count == 0
+    }
+}
+
+/// Options of a validation.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The model the job will run; without it the family is read from each line's shape.
+    pub model: Option<ModelInfo>,
+    pub invocation: Option<Invocation>,
+    pub quotas: Quotas,
+    /// Problems kept in full; the rest are counted.
+    pub max_problems: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            model: None,
+            invocation: None,
+            quotas: Quotas::default(),
+            max_problems: 100,
+        }
+    }
+}
+
+/// What to validate.
+pub enum Source {
+    Path(PathBuf),
+    Bytes(Vec<u8>),
+}
+
+struct Collector<'o> {
+    report: Report,
+    opts: &'o Options,
+    ids: HashSet<String>,
+}
+
+impl Collector<'_> {
+    fn add(&mut self, p: Problem) {
+        self.report.problem_count += 1;
+        if p.severity == Severity::Error {
+            self.report.error_count += 1;
+        }
+        *self
+            .report
+            .counts
+            .entry((p.severity, p.field.clone(), p.kind))
+            .or_insert(0) += 1;
+        if self.report.problems.len() < self.opts.max_problems {
+            self.report.problems.push(p);
+        }
+    }
+}
+
+/// A problem found on one line, before it is placed in a file.
+struct LineProblem {
+    field: Cow<'static, str>,
+    message: String,
+    severity: Severity,
+    kind: &'static str,
+}
+
+fn err(field: impl Into<Cow<'static, str>>, kind: &'static str, message: String) -> LineProblem {
+    LineProblem {
+        field: field.into(),
+        message,
+        severity: Severity::Error,
+        kind,
+    }
+}
+
+struct LineResult {
+    line: usize,
+    /// False for a line Bedrock cannot read as a record at all (empty, not UTF-8, not JSON).
+    is_record: bool,
+    id: Option<String>,
+    tokens: u64,
+    problems: Vec<LineProblem>,
+}
+
+#[derive(Deserialize)]
+struct Line<'a> {
+    #[serde(rename = "recordId", borrow, default)]
+    record_id: Option<&'a RawValue>,
+    #[serde(rename = "modelInput", borrow, default)]
+    model_input: Option<&'a RawValue>,
+}
+
+type Obj<'a> = HashMap<Cow<'a, str>, &'a RawValue>;
+
+fn kind_of(v: &RawValue) -> &'static str {
+    match v.get().as_bytes().first() {
+        Some(b'"') => "string",
+        Some(b'{') => "object",
+        Some(b'[') => "array",
+        Some(b't' | b'f') => "boolean",
+        Some(b'n') => "null",
+        _ => "number",
+    }
+}
+
+fn as_str<'a>(v: &'a RawValue) -> Option<Cow<'a, str>> {
+    serde_json::from_str::<Cow<'a, str>>(v.get()).ok()
+}
+
+fn as_f64(v: &RawValue) -> Option<f64> {
+    serde_json::from_str::<f64>(v.get()).ok()
+}
+
+fn as_u64(v: &RawValue) -> Option<u64> {
+    serde_json::from_str::<u64>(v.get()).ok()
+}
+
+/// Tokens of a JSON value's text, estimated on its raw form (escapes count as the characters
+/// they spell, close enough for an estimate).
+fn raw_tokens(v: &RawValue) -> u64 {
+    tokens::estimate(v.get())
+}
+
+struct Checker<'o> {
+    opts: &'o Options,
+}
+
+impl Checker<'_> {
+    fn family_of(&self, input: &Obj<'_>) -> Option<(Family, Invocation)> {
+        if let Some(m) = &self.opts.model {
+            let inv = self.opts.invocation.unwrap_or(Invocation::Invoke);
+            return Some((m.family, inv));
+        }
+        if self.opts.invocation == Some(Invocation::Converse) {
+            return Some((Family::Nova, Invocation::Converse));
+        }
+        if input.contains_key("anthropic_version") {
+            Some((Family::Claude, Invocation::Invoke))
+        } else if input.contains_key("inputText") {
+            Some((Family::TitanEmbed, Invocation::Invoke))
+        } else if input.contains_key("prompt") {
+            Some((Family::Llama3, Invocation::Invoke))
+        } else if input.contains_key("messages") {
+            Some((Family::Nova, Invocation::Invoke))
+        } else {
+            None
+        }
+    }
+
+    fn number_in(
+        &self,
+        input: &Obj<'_>,
+        key: &'static str,
+        lo: f64,
+        hi: f64,
+        out: &mut Vec<LineProblem>,
+    ) -> bool {
+        match input.get(key) {
+            None => false,
+            Some(v) => match as_f64(v) {
+                Some(x) if (lo..=hi).contains(&x) => true,
+                Some(x) => {
+                    out.push(err(
+                        format!("modelInput.{key}"),
+                        "value",
+                        format!("{x} is outside {lo}..{hi}"),
+                    ));
+                    true
+                }
+                None => {
+                    out.push(err(
+                        format!("modelInput.{key}"),
+                        "type",
+                        format!("must be a number, got {}", kind_of(v)),
+                    ));
+                    true
+                }
+            },
+        }
+    }
+
+    fn max_tokens(
+        &self,
+        v: Option<&&RawValue>,
+        field: &'static str,
+        limit: Option<u64>,
+        out: &mut Vec<LineProblem>,
+    ) -> u64 {
+        let Some(v) = v else {
+            out.push(err(field, "missing", "is required".into()));
+            return 0;
+        };
+        match as_u64(v) {
+            Some(0) | None => {
+                out.push(err(
+                    field,
+                    "type",
+                    format!("must be a positive integer, got {}", v.get()),
+                ));
+                0
+            }
+            Some(n) => {
+                if let Some(max) = limit {
+                    if n > max {
+                        out.push(err(
+                            field,
+                            "limit",
+                            format!("{n} is above the model's limit of {max}"),
+                        ));
+                    }
+                }
+                n
+            }
+        }
+    }
+
+    /// Claude messages: `[{"role": "user"|"assistant", "content": str | [{"type": ...}]}]`.
+    fn claude_messages(&self, v: Option<&&RawValue>, out: &mut Vec<LineProblem>) -> u64 {
+        let Some(v) = v else {
+            out.push(err("modelInput.messages", "missing", "is required".into()));
+            return 0;
+        };
+        let Ok(msgs) = serde_json::from_str::<Vec<Obj<'_>>>(v.get()) else {
+            out.push(err(
+                "modelInput.messages",
+                "type",
+                "must be an array of {role, content} objects".into(),
+            ));
+            return 0;
+        };
+        if msgs.is_empty() {
+            out.push(err(
+                "modelInput.messages",
+                "value",
+                "must not be empty".into(),
+            ));
+        }
+        let mut tokens = 0;
+        for (i, m) in msgs.iter().enumerate() {
+            let role = m.get("role").and_then(|r| as_str(r));
+            match role.as_deref() {
+                Some("user" | "assistant") => {}
+                Some(r) => out.push(err(
+                    format!("modelInput.messages[{i}].role"),
+                    "value",
+                    format!("must be \"user\" or \"assistant\", got {r:?}"),
+                )),
+                None => out.push(err(
+                    format!("modelInput.messages[{i}].role"),
+                    "missing",
+                    "is required (a string)".into(),
+                )),
+            }
+            if i == 0 && role.as_deref() == Some("assistant") {
+                out.push(err(
+                    "modelInput.messages[0].role",
+                    "value",
+                    "the first message must be from the user".into(),
+                ));
+            }
+            match m.get("content") {
+                None => out.push(err(
+                    format!("modelInput.messages[{i}].content"),
+                    "missing",
+                    "is required".into(),
+                )),
+                Some(c) => match kind_of(c) {
+                    "string" => {
+                        let text = as_str(c).unwrap_or_default();
+                        if text.trim().is_empty() {
+                            out.push(err(
+                                format!("modelInput.messages[{i}].content"),
+                                "value",
+                                "is empty".into(),
+                            ));
+                        } else if i + 1 == msgs.len()
+                            && role.as_deref() == Some("assistant")
+                            && text.ends_with(char::is_whitespace)
+                        {
+                            out.push(err(
+                                format!("modelInput.messages[{i}].content"),
+                                "value",
+                                "a final assistant turn (prefill) must not end with whitespace"
+                                    .into(),
+                            ));
+                        }
+                        tokens += raw_tokens(c);
+                    }
+                    "array" => match serde_json::from_str::<Vec<Obj<'_>>>(c.get()) {
+                        Ok(blocks) if !blocks.is_empty() => {
+                            for (j, b) in blocks.iter().enumerate() {
+                                if b.get("type").is_none_or(|t| kind_of(t) != "string") {
+                                    out.push(err(
+                                        format!("modelInput.messages[{i}].content[{j}].type"),
+                                        "missing",
+                                        "each content block needs a \"type\"".into(),
+                                    ));
+                                }
+                                if let Some(t) = b.get("text") {
+                                    tokens += raw_tokens(t);
+                                }
+                            }
+                        }
+                        _ => out.push(err(
+                            format!("modelInput.messages[{i}].content"),
+                            "value",
+                            "must be a non-empty string or array of content blocks".into(),
+                        )),
+                    },
+                    k => out.push(err(
+                        format!("modelInput.messages[{i}].content"),
+                        "type",
+                        format!("must be a string or an array, got {k}"),
+                    )),
+                },
+            }
+        }
+        tokens
+    }
+
+    /// Nova / Converse messages: `[{"role", "content": [{"text": ...}, ...]}]`.
+    fn block_messages(&self, v: Option<&&RawValue>, out: &mut Vec<LineProblem>) -> u64 {
+        let Some(v) = v else {
+            out.push(err("modelInput.messages", "missing", "is required".into()));
+            return 0;
+        };
+        let Ok(msgs) = serde_json::from_str::<Vec<Obj<'_>>>(v.get()) else {
+            out.push(err(
+                "modelInput.messages",
+                "type",
+                "must be an array of {role, content} objects".into(),
+            ));
+            return 0;
+        };
+        if msgs.is_empty() {
+            out.push(err(
+                "modelInput.messages",
+                "value",
+                "must not be empty".into(),
+            ));
+        }
+        let mut tokens = 0;
+        for (i, m) in msgs.iter().enumerate() {
+            match m.get("role").and_then(|r| as_str(r)).as_deref() {
+                Some("user" | "assistant") => {}
+                Some(r) => out.push(err(
+                    format!("modelInput.messages[{i}].role"),
+                    "value",
+                    format!("must be \"user\" or \"assistant\", got {r:?}"),
+                )),
+                None => out.push(err(
+                    format!("modelInput.messages[{i}].role"),
+                    "missing",
+                    "is required (a string)".into(),
+                )),
+            }
+            match m
+                .get("content")
+                .map(|c| serde_json::from_str::<Vec<Obj<'_>>>(c.get()))
+            {
+                Some(Ok(blocks)) if !blocks.is_empty() => {
+                    for b in &blocks {
+                        if let Some(t) = b.get("text") {
+                            if kind_of(t) != "string" {
+                                out.push(err(
+                                    format!("modelInput.messages[{i}].content.text"),
+                                    "type",
+                                    "must be a string".into(),
+                                ));
+                            }
+                            tokens += raw_tokens(t);
+                        }
+                    }
+                }
+                Some(_) => out.push(err(
+                    format!("modelInput.messages[{i}].content"),
+                    "type",
+                    "must be a non-empty array of content blocks like {\"text\": ...}".into(),
+                )),
+                None => out.push(err(
+                    format!("modelInput.messages[{i}].content"),
+                    "missing",
+                    "is required".into(),
+                )),
+            }
+        }
+        tokens
+    }
+
+    fn check(&self, input: &Obj<'_>, out: &mut Vec<LineProblem>) -> u64 {
+        let Some((family, invocation)) = self.family_of(input) else {
+            out.push(err("modelInput", "shape", "cannot tell the model family (no anthropic_version, messages, inputText or prompt); pass model=".into()));
+            return 0;
+        };
+        let model = self.opts.model.as_ref();
+        let max_out = model.and_then(|m| m.max_output_tokens);
+        let (tokens, output) = if invocation == Invocation::Converse || family == Family::Nova {
+            let mut t = self.block_messages(input.get("messages"), out);
+            if let Some(sys) = input.get("system") {
+                match serde_json::from_str::<Vec<Obj<'_>>>(sys.get()) {
+                    Ok(blocks) => {
+                        t += blocks
+                            .iter()
+                            .filter_map(|b| b.get("text"))
+                            .map(|x| raw_tokens(x))
+                            .sum::<u64>()
+                    }
+                    Err(_) => out.push(err(
+                        "modelInput.system",
+                        "type",
+                        "must be an array of {\"text\": ...} blocks".into(),
+                    )),
+                }
+            }
+            let mut n = 0;
+            match input
+                .get("inferenceConfig")
+                .map(|c| serde_json::from_str::<Obj<'_>>(c.get()))
+            {
+                Some(Ok(cfg)) => {
+                    if let Some(v) = cfg.get("maxTokens") {
+                        n = self.max_tokens(
+                            Some(v),
+                            "modelInput.inferenceConfig.maxTokens",
+                            max_out,
+                            out,
+                        );
+                    }
+                    for key in ["temperature", "topP"] {
+                        if let Some(v) = cfg.get(key) {
+                            if !as_f64(v).is_some_and(|x| (0.0..=1.0).contains(&x)) {
+                                out.push(err(
+                                    format!("modelInput.inferenceConfig.{key}"),
+                                    "value",
+                                    format!("must be a number in 0..1, got {}", v.get()),
+                                ));
+                            }
+                        }
+                    }
+                }
+                Some(Err(_)) => out.push(err(
+                    "modelInput.inferenceConfig",
+                    "type",
+                    "must be an object".into(),
+                )),
+                None => {}
+            }
+            (t, n)
+        } else {
+            match family {
+                Family::Claude => {
+                    match input
+                        .get("anthropic_version")
+                        .and_then(|v| as_str(v))
+                        .as_deref()
+                    {
+                        Some("bedrock-2023-05-31") => {}
+                        Some(v) => out.push(err(
+                            "modelInput.anthropic_version",
+                            "value",
+                            format!("must be \"bedrock-2023-05-31\", got {v:?}"),
+                        )),
+                        None => out.push(err(
+                            "modelInput.anthropic_version",
+                            "missing",
+                            "is required: \"bedrock-2023-05-31\"".into(),
+                        )),
+                    }
+                    let n = self.max_tokens(
+                        input.get("max_tokens"),
+                        "modelInput.max_tokens",
+                        max_out,
+                        out,
+                    );
+                    let mut t = self.claude_messages(input.get("messages"), out);
+                    if let Some(sys) = input.get("system") {
+                        match kind_of(sys) {
+                            "string" | "array" => t += raw_tokens(sys),
+                            k => out.push(err(
+                                "modelInput.system",
+                                "type",
+                                format!("must be a string or an array, got {k}"),
+                            )),
+                        }
+                    }
+                    let has_t = self.number_in(input, "temperature", 0.0, 1.0, out);
+                    let has_p = self.number_in(input, "top_p", 0.0, 1.0, out);
+                    if has_t && has_p && model.is_some_and(|m| m.exclusive_sampling) {
+                        out.push(err(
+                            "modelInput.top_p",
+                            "value",
+                            "this model accepts temperature or top_p, not both".into(),
+                        ));
+                    }
+                    if let Some(s) = input.get("stop_sequences") {
+                        if serde_json::from_str::<Vec<Cow<'_, str>>>(s.get()).is_err() {
+                            out.push(err(
+                                "modelInput.stop_sequences",
+                                "type",
+                                "must be an array of strings".into(),
+                            ));
+                        }
+                    }
+                    (t, n)
+                }
+                Family::TitanEmbed => {
+                    let mut t = 0;
+                    match input.get("inputText") {
+                        Some(v) => match as_str(v) {
+                            Some(s) if !s.trim().is_empty() => {
+                                t = tokens::estimate(&s);
+                                if s.chars().count() > 50_000 {
+                                    out.push(err(
+                                        "modelInput.inputText",
+                                        "limit",
+                                        "is longer than 50,000 characters".into(),
+                                    ));
+                                }
+                            }
+                            Some(_) => {
+                                out.push(err("modelInput.inputText", "value", "is empty".into()))
+                            }
+                            None => out.push(err(
+                                "modelInput.inputText",
+                                "type",
+                                format!("must be a string, got {}", kind_of(v)),
+                            )),
+                        },
+                        None => {
+                            out.push(err("modelInput.inputText", "missing", "is required".into()))
+                        }
+                    }
+                    if let Some(d) = input.get("dimensions") {
+                        if !matches!(as_u64(d), Some(256 | 512 | 1024)) {
+                            out.push(err(
+                                "modelInput.dimensions",
+                                "value",
+                                format!("must be 256, 512 or 1024, got {}", d.get()),
+                            ));
+                        }
+                    }
+                    if let Some(n) = input.get("normalize") {
+                        if kind_of(n) != "boolean" {
+                            out.push(err(
+                                "modelInput.normalize",
+                                "type",
+                                "must be true or false".into(),
+                            ));
+                        }
+                    }
+                    (t, 0)
+                }
+                Family::Llama3 | Family::Llama4 => {
+                    let mut t = 0;
+                    match input.get("prompt") {
+                        Some(v) if kind_of(v) == "string" => {
+                            if as_str(v).is_some_and(|s| s.trim().is_empty()) {
+                                out.push(err("modelInput.prompt", "value", "is empty".into()));
+                            }
+                            t = raw_tokens(v);
+                        }
+                        Some(v) => out.push(err(
+                            "modelInput.prompt",
+                            "type",
+                            format!("must be a string, got {}", kind_of(v)),
+                        )),
+                        None => out.push(err("modelInput.prompt", "missing", "is required".into())),
+                    }
+                    let n = match input.get("max_gen_len") {
+                        Some(v) => self.max_tokens(Some(v), "modelInput.max_gen_len", max_out, out),
+                        None => 0,
+                    };
+                    self.number_in(input, "temperature", 0.0, 1.0, out);
+                    self.number_in(input, "top_p", 0.0, 1.0, out);
+                    (t, n)
+                }
+                Family::Nova => unreachable!("handled above"),
+            }
+        };
+        if let Some(ctx) = model.and_then(|m| m.context_tokens) {
+            if tokens + output > ctx {
+                out.push(err(
+                    "modelInput",
+                    "limit",
+                    format!("~{tokens} input tokens (estimated) + {output} output tokens exceed the {ctx}-token context window"),
+                ));
+            }
+        }
+        tokens
+    }
+
+    fn line(&self, text: &[u8], line: usize) -> LineResult {
+        let mut problems = Vec::new();
+        let mut result = LineResult {
+            line,
+            is_record: false,
+            id: None,
+            tokens: 0,
+            problems: Vec::new(),
+        };
+        let text = match std::str::from_utf8(text) {
+            Ok(t) => t,
+            Err(e) => {
+                problems.push(err(
+                    "line",
+                    "utf8",
+                    format!("not UTF-8 (invalid byte at column {})", e.valid_up_to() + 1),
+                ));
+                result.problems = problems;
+                return result;
+            }
+        };
+        if text.trim().is_empty() {
+            problems.push(LineProblem {
+                field: "line".into(),
+                kind: "empty",
+                severity: Severity::Warning,
+                message: "empty line (not a record)".into(),
+            });
+            result.problems = problems;
+            return result;
+        }
+        let parsed: Line<'_> = match serde_json::from_str(text) {
+            Ok(l) => l,
+            Err(e) => {
+                let what = if e.is_data() {
+                    "not a JSON object"
+                } else {
+                    "not valid JSON"
+                };
+                problems.push(err("line", "json", format!("{what}: {e}")));
+                result.problems = problems;
+                return result;
+            }
+        };
+        result.is_record = true;
+        if let Some(id) = parsed.record_id {
+            match as_str(id) {
+                Some(s) => {
+                    if let Err(why) = check_record_id(&s) {
+                        problems.push(LineProblem {
+                            field: "recordId".into(),
+                            kind: "value",
+                            severity: if s.is_empty() {
+                                Severity::Error
+                            } else {
+                                Severity::Warning
+                            },
+                            message: format!("{s:?} {why}"),
+                        });
+                    }
+                    result.id = Some(s.into_owned());
+                }
+                None => problems.push(err(
+                    "recordId",
+                    "type",
+                    format!("must be a string, got {}", kind_of(id)),
+                )),
+            }
+        }
+        match parsed.model_input {
+            None => problems.push(err("modelInput", "missing", "is required".into())),
+            Some(mi) => match serde_json::from_str::<Obj<'_>>(mi.get()) {
+                Ok(obj) => result.tokens = self.check(&obj, &mut problems),
+                Err(_) => problems.push(err(
+                    "modelInput",
+                    "type",
+                    format!("must be an object, got {}", kind_of(mi)),
+                )),
+            },
+        }
+        result.problems = problems;
+        result
+    }
+}
+
+/// Files to check, grouped by job folder (the folder that holds them).
+fn collect_files(root: &Path) -> Result<Vec<(PathBuf, Vec<PathBuf>)>, Error> {
+    if !root.exists() {
+        return Err(Error::NotFound {
+            path: root.display().to_string(),
+            message: "no such file or folder".into(),
+        });
+    }
+    if root.is_file() {
+        let parent = root.parent().map(Path::to_path_buf).unwrap_or_default();
+        return Ok(vec![(parent, vec![root.to_path_buf()])]);
+    }
+    let mut groups: BTreeMap<PathBuf, Vec<PathBuf>> = BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let entries = fs::read_dir(&dir).map_err(|e| Error::Io {
+            path: dir.display().to_string(),
+            source: e,
+        })?;
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::Io {
+                path: dir.display().to_string(),
+                source: e,
+            })?;
+            let p = entry.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                groups.entry(dir.clone()).or_default().push(p);
+            }
+        }
+    }
+    Ok(groups
+        .into_iter()
+        .map(|(d, mut files)| {
+            files.sort();
+            (d, files)
+        })
+        .collect())
+}
+
+/// Lines per parallel block, and blocks per batch (memory stays near `BLOCK * BATCH` bytes).
+const BLOCK: usize = 4 << 20;
+const BATCH: usize = 8;
+
+/// Checks one stream of lines; returns (records, bytes).
+fn check_stream(
+    reader: &mut dyn Read,
+    file: &str,
+    checker: &Checker<'_>,
+    col: &mut Collector<'_>,
+) -> Result<(usize, u64), Error> {
+    let mut records = 0usize;
+    let mut bytes = 0u64;
+    let mut carry: Vec<u8> = Vec::new();
+    let mut line_no = 0usize;
+    let mut eof = false;
+    while !eof {
+        // Read a batch of blocks, each cut at a newline.
+        let mut blocks: Vec<(usize, Vec<u8>)> = Vec::new();
+        while blocks.len() < BATCH && !eof {
+            let mut buf = std::mem::take(&mut carry);
+            let start = buf.len();
+            buf.resize(start + BLOCK, 0);
+            let mut filled = start;
+            while filled < buf.len() {
+                let n = reader.read(&mut buf[filled..]).map_err(|e| Error::Io {
+                    path: file.to_string(),
+                    source: e,
+                })?;
+                if n == 0 {
+                    eof = true;
+                    break;
+                }
+                filled += n;
+            }
+            buf.truncate(filled);
+            if !eof {
+                if let Some(cut) = memchr::memrchr(b'\n', &buf) {
+                    carry = buf.split_off(cut + 1);
+                } else {
+                    // One line longer than a block: keep reading into it.
+                    carry = buf;
+                    continue;
+                }
+            }
+            if buf.is_empty() {
+                continue;
+            }
+            let lines =
+                memchr::memchr_iter(b'\n', &buf).count() + usize::from(!buf.ends_with(b"\n"));
+            blocks.push((line_no, buf));
+            line_no += lines;
+        }
+        let results: Vec<Vec<(LineResult, u64)>> = blocks
+            .par_iter()
+            .map(|(first, buf)| {
+                let mut out = Vec::new();
+                let mut n = *first;
+                for raw in buf.split_inclusive(|&b| b == b'\n') {
+                    n += 1;
+                    let text = raw.strip_suffix(b"\n").unwrap_or(raw);
+                    let text = text.strip_suffix(b"\r").unwrap_or(text);
+                    out.push((checker.line(text, n), raw.len() as u64));
+                }
+                out
+            })
+            .collect();
+        for block in results {
+            for (r, len) in block {
+                bytes += len;
+                let id = r.id.clone();
+                for p in r.problems {
+                    col.add(Problem {
+                        file: file.to_string(),
+                        line: r.line,
+                        record_id: id.clone(),
+                        field: p.field.into_owned(),
+                        message: p.message,
+                        severity: p.severity,
+                        kind: p.kind,
+                    });
+                }
+                // An empty or unparsable line is not a record Bedrock will run.
+                if !r.is_record {
+                    continue;
+                }
+                records += 1;
+                col.report.input_tokens += r.tokens;
+                if let Some(id) = id {
+                    if !col.ids.insert(id.clone()) {
+                        col.add(Problem {
+                            file: file.to_string(),
+                            line: r.line,
+                            record_id: Some(id.clone()),
+                            field: "recordId".into(),
+                            message: format!(
+                                "duplicate recordId {id:?}: results could not be joined back"
+                            ),
+                            severity: Severity::Error,
+                            kind: "duplicate",
+                        });
+                    }
+                }
+            }
+        }
+    }
+    Ok((records, bytes))
+}
+
+/// Validates a batch input: a `.jsonl` file, a folder of job folders, or bytes.
+pub fn validate(source: &Source, opts: &Options) -> Result<Report, Error> {
+    opts.quotas.check()?;
+    let checker = Checker { opts };
+    let mut col = Collector {
+        report: Report::default(),
+        opts,
+        ids: HashSet::new(),
+    };
+    let q = &opts.quotas;
+    let groups: Vec<(String, Vec<(String, Option<PathBuf>)>)> = match source {
+        Source::Bytes(_) => vec![("<bytes>".into(), vec![("<bytes>".into(), None)])],
+        Source::Path(p) => collect_files(p)?
+            .into_iter()
+            .map(|(d, files)| {
+                (
+                    d.display().to_string(),
+                    files
+                        .into_iter()
+                        .map(|f| (f.display().to_string(), Some(f)))
+                        .collect(),
+                )
+            })
+            .collect(),
+    };
+    col.report.jobs = groups.len();
+    for (job, files) in &groups {
+        let mut job_records = 0usize;
+        let mut job_bytes = 0u64;
+        for (name, path) in files {
+            col.report.files += 1;
+            let (records, bytes) = match path {
+                None => {
+                    let Source::Bytes(b) = source else {
+                        unreachable!()
+                    };
+                    check_stream(&mut b.as_slice(), name, &checker, &mut col)?
+                }
+                Some(p) => {
+                    if p.extension().and_then(|e| e.to_str()) != Some("jsonl") {
+                        col.add(Problem {
+                            file: name.clone(),
+                            line: 0,
+                            record_id: None,
+                            field: "file".into(),
+                            message: "Bedrock reads only files ending in .jsonl from a job's input prefix; move this file out".into(),
+                            severity: Severity::Error,
+                            kind: "extension",
+                        });
+                        continue;
+                    }
+                    let mut f = fs::File::open(p).map_err(|e| Error::Io {
+                        path: name.clone(),
+                        source: e,
+                    })?;
+                    check_stream(&mut f, name, &checker, &mut col)?
+                }
+            };
+            let file_problem = |message: String, kind: &'static str| Problem {
+                file: name.clone(),
+                line: 0,
+                record_id: None,
+                field: "file".into(),
+                message,
+                severity: Severity::Error,
+                kind,
+            };
+            if records == 0 {
+                col.add(file_problem("has no records".into(), "empty"));
+            }
+            if records > q.max_records_per_file {
+                col.add(file_problem(
+                    format!(
+                        "{records} records, above the {} per file",
+                        q.max_records_per_file
+                    ),
+                    "limit",
+                ));
+            }
+            if bytes > q.max_bytes_per_file {
+                col.add(file_problem(
+                    format!("{bytes} bytes, above the {} per file", q.max_bytes_per_file),
+                    "limit",
+                ));
+            }
+            job_records += records;
+            job_bytes += bytes;
+        }
+        col.report.records += job_records;
+        col.report.bytes += job_bytes;
+        let job_problem = |message: String| Problem {
+            file: job.clone(),
+            line: 0,
+            record_id: None,
+            field: "job".into(),
+            message,
+            severity: Severity::Error,
+            kind: "limit",
+        };
+        if job_records < q.min_records_per_job {
+            col.add(job_problem(format!(
+                "{job_records} records: a batch job needs at least {} ({} more)",
+                q.min_records_per_job,
+                q.min_records_per_job - job_records
+            )));
+        }
+        if job_records > q.max_records_per_job {
+            col.add(job_problem(format!(
+                "{job_records} records, above the {} per job",
+                q.max_records_per_job
+            )));
+        }
+        if job_bytes > q.max_bytes_per_job {
+            col.add(job_problem(format!(
+                "{job_bytes} bytes, above the {} per job",
+                q.max_bytes_per_job
+            )));
+        }
+    }
+    if col.report.jobs > q.max_concurrent_jobs {
+        let n = col.report.jobs;
+        col.add(Problem {
+            file: String::new(),
+            line: 0,
+            record_id: None,
+            field: "jobs".into(),
+            message: format!("{n} jobs; at most {} run (submitted + in progress) at once per model: the rest wait their turn", q.max_concurrent_jobs),
+            severity: Severity::Warning,
+            kind: "limit",
+        });
+    }
+    Ok(col.report)
+}
