@@ -1,33 +1,62 @@
 //! A small JSON writer for the batch lines: keys in a fixed order, strings escaped as
 //! `json.dumps(ensure_ascii=False)` does (UTF-8 kept, `"`, `\` and control characters escaped).
 
-/// Appends `s` as a JSON string literal.
-pub fn string(out: &mut Vec<u8>, s: &str) {
-    out.push(b'"');
+/// Bytes that need escaping in a JSON string: `"`, `\\` and control characters.
+const NEEDS_ESCAPE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = true;
+        i += 1;
+    }
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t
+};
+
+/// Appends the escaped content of `s` (no quotes): runs without special bytes are copied whole.
+pub fn escaped(out: &mut Vec<u8>, s: &str) {
     let b = s.as_bytes();
     let mut start = 0;
-    for (i, &c) in b.iter().enumerate() {
-        let esc: &[u8] = match c {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0x08 => b"\\b",
-            0x0c => b"\\f",
-            0..=0x1f => {
-                out.extend_from_slice(&b[start..i]);
-                out.extend_from_slice(format!("\\u{c:04x}").as_bytes());
-                start = i + 1;
-                continue;
-            }
-            _ => continue,
-        };
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if !NEEDS_ESCAPE[c as usize] {
+            i += 1;
+            continue;
+        }
         out.extend_from_slice(&b[start..i]);
-        out.extend_from_slice(esc);
-        start = i + 1;
+        match c {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x0c => out.extend_from_slice(b"\\f"),
+            _ => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.extend_from_slice(&[
+                    b'\\',
+                    b'u',
+                    b'0',
+                    b'0',
+                    HEX[(c >> 4) as usize],
+                    HEX[(c & 15) as usize],
+                ]);
+            }
+        }
+        i += 1;
+        start = i;
     }
     out.extend_from_slice(&b[start..]);
+}
+
+/// Appends `s` as a JSON string literal.
+pub fn string(out: &mut Vec<u8>, s: &str) {
+    out.reserve(s.len() + 2);
+    out.push(b'"');
+    escaped(out, s);
     out.push(b'"');
 }
 

@@ -315,6 +315,14 @@ pub fn pack(
                     .map_or("", |i| cells[i].as_ref())
             };
             let user = prompt.user.render(|n| value(n));
+            if user.trim().is_empty() {
+                // Bedrock rejects an empty message or inputText; say so now, not in the job.
+                return Err(Error::InvalidInput(format!(
+                    "row {row} (id {:?}): the user prompt is empty once filled (columns {}); drop the row or fill it",
+                    ids[row],
+                    fields.join(", ")
+                )));
+            }
             let system = prompt.system.as_ref().map(|t| t.render(|n| value(n)));
             let mut line = Vec::with_capacity(user.len() + 256);
             line.extend_from_slice(b"{\"recordId\":");

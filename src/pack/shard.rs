@@ -230,8 +230,7 @@ pub fn write_shards(
                 bytes += r.line.len() as u64 + 1;
                 tokens += r.input_tokens;
             }
-            let file = w.into_inner().map_err(|e| io_err(&tmp, e.into_error()))?;
-            file.sync_all().map_err(|e| io_err(&tmp, e))?;
+            w.into_inner().map_err(|e| io_err(&tmp, e.into_error()))?;
             fs::rename(&tmp, &path).map_err(|e| io_err(&path, e))?;
             shards.push(ShardInfo {
                 path,

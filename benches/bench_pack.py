@@ -1,0 +1,112 @@
+"""Benchmark: pack + write and validate beside ../shared/bench/peers.py, in one process.
+
+    python benches/bench_pack.py [--corpus ../shared/corpus/articles.jsonl] [--records 14108]
+
+Rows are the corpus repeated to --records records, cleaned once (bb.clean, 50,000 characters)
+before timing. Packing: the peers' json.dumps and orjson packers against bb.pack + Records.write,
+all writing the same Claude records (system prompt, "タイトル: …\\n\\n記事:\\n…", max_tokens 4096,
+temperature 0.1). Validation: a json.loads loop that checks each line's keys against bb.validate on
+the file our packer wrote. Medians of --repeat runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import bedrock_batch as bb
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+MODEL = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
+
+
+def load_peers(path: Path) -> Any:
+    spec = importlib.util.spec_from_file_location("peers", path)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def timed(fn: Callable[[], Any], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def json_loads_validate(path: str) -> int:
+    n = 0
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            rec = json.loads(line)
+            if not isinstance(rec, dict) or "modelInput" not in rec or "recordId" not in rec:
+                raise ValueError("bad line")
+            mi = rec["modelInput"]
+            if not mi.get("messages") or not isinstance(mi.get("max_tokens"), int):
+                raise ValueError("bad modelInput")
+            n += 1
+    return n
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--corpus", type=Path, default=SHARED / "corpus" / "articles.jsonl")
+    ap.add_argument("--peers", type=Path, default=SHARED / "bench" / "peers.py")
+    ap.add_argument("--records", type=int, default=14108)
+    ap.add_argument("--repeat", type=int, default=3)
+    a = ap.parse_args()
+    peers = load_peers(a.peers)
+    docs = peers.load(str(a.corpus), a.records)
+    bodies = bb.clean([d["content"] for d in docs], max_chars=50000)
+    rows = [(d["id"], d["title"], b) for d, b in zip(docs, bodies)]
+    dict_rows = [{"id": i, "title": t, "content": b} for i, t, b in rows]
+    prompt = bb.Prompt(system=peers.SYSTEM, user="タイトル: {title}\n\n記事:\n{content}", max_tokens=4096, temperature=0.1)
+    tmp = tempfile.mkdtemp()
+    base_path, orj_path = os.path.join(tmp, "base.jsonl"), os.path.join(tmp, "orjson.jsonl")
+    out_dir = os.path.join(tmp, "ours")
+
+    def ours() -> None:
+        bb.pack(dict_rows, prompt=prompt, model=MODEL).write(out_dir, overwrite=True)
+
+    results = [
+        ("bb.pack + Records.write", timed(ours, a.repeat)),
+        ("orjson packer", timed(lambda: peers.orjson_pack(rows, orj_path), a.repeat)),
+        ("json.dumps packer (baseline)", timed(lambda: peers.baseline_pack(rows, base_path), a.repeat)),
+    ]
+    written = sorted(Path(out_dir).rglob("*.jsonl"))
+    size = sum(p.stat().st_size for p in written)
+    ours_lines = b"".join(p.read_bytes() for p in written).splitlines()
+    orj_lines = Path(orj_path).read_bytes().splitlines()
+    assert [json.loads(x) for x in ours_lines[:50]] == [json.loads(x) for x in orj_lines[:50]]
+    target = str(written[0])
+    report = bb.validate(target, model=MODEL)
+    assert report.ok and report.records == len(rows), report
+    vresults = [
+        ("bb.validate", timed(lambda: bb.validate(target, model=MODEL), a.repeat)),
+        ("json.loads loop", timed(lambda: json_loads_validate(target), a.repeat)),
+    ]
+    print(f"{len(rows)} records, {size / 1e6:.1f} MB of JSONL; {os.cpu_count()} cores, python {sys.version.split()[0]}\n")
+    print("| packing and writing | seconds (median) | records/s | bb.pack is faster by |")
+    print("|---|---:|---:|---:|")
+    for name, t in results:
+        print(f"| {name} | {t:.3f} | {len(rows) / t:,.0f} | {t / results[0][1]:.1f}x |")
+    print("\n| validating | seconds (median) | MB/s | bb.validate is faster by |")
+    print("|---|---:|---:|---:|")
+    for name, t in vresults:
+        print(f"| {name} | {t:.3f} | {size / 1e6 / t:,.0f} | {t / vresults[0][1]:.1f}x |")
+
+
+if __name__ == "__main__":
+    main()

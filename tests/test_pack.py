@@ -1,0 +1,315 @@
+"""The pack stage and sharding: real corpus records for every family, quota edges, bad input."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+import bedrock_batch as bb
+from bedrock_batch.exceptions import InputError, InputTypeError
+
+HAIKU = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
+SYSTEM = "あなたは技術ブログの要約専門家です。記事から日本語と英語の要約を生成し、JSON形式で出力してください。"
+USER = "タイトル: {title}\n\n記事:\n{content}"
+
+
+def text_of_message(family: str, invocation: str, mi: dict[str, Any]) -> str:
+    if family == "claude" and invocation == "InvokeModel":
+        assert mi["anthropic_version"] == "bedrock-2023-05-31"
+        content = mi["messages"][0]["content"]
+        assert isinstance(content, str)
+        return content
+    if family in ("nova",) or invocation == "Converse":
+        blocks = mi["messages"][0]["content"]
+        assert mi["messages"][0]["role"] == "user" and isinstance(blocks, list)
+        return str(blocks[0]["text"])
+    if family == "titan-embed":
+        return str(mi["inputText"])
+    prompt = mi["prompt"]
+    assert prompt.startswith("<|begin_of_text|>")
+    return str(prompt)
+
+
+@pytest.mark.parametrize(
+    ("model", "invocation", "family"),
+    [
+        (HAIKU, "auto", "claude"),
+        (HAIKU, "converse", "claude"),
+        ("amazon.nova-lite-v1:0", "auto", "nova"),
+        ("amazon.titan-embed-text-v2:0", "auto", "titan-embed"),
+        ("meta.llama3-3-70b-instruct-v1:0", "auto", "llama3"),
+        ("us.meta.llama4-scout-17b-instruct-v1:0", "auto", "llama4"),
+    ],
+)
+def test_every_corpus_record_for_every_family(articles: list[dict[str, Any]], model: str, invocation: str, family: str) -> None:
+    embed = family == "titan-embed"
+    prompt = bb.Prompt(user="{content}") if embed else bb.Prompt(system=SYSTEM, user=USER, max_tokens=2000, temperature=0.1, prefill="{")
+    rows = [{"title": a["title"], "content": a["content"][:40000]} for a in articles]
+    recs = bb.pack(rows, prompt=prompt, model=model, id_column=None, invocation=invocation)  # type: ignore[arg-type]
+    assert len(recs) == len(articles) == 671 and recs.family == family
+    assert recs.invocation == ("Converse" if invocation == "converse" else "InvokeModel")
+    lines = recs.to_jsonl().decode("utf-8").splitlines()
+    assert len(lines) == 671
+    for row, line, rid in zip(rows, lines, recs.ids):
+        rec = json.loads(line)
+        assert set(rec) == {"recordId", "modelInput"} and rec["recordId"] == rid
+        text = text_of_message(family, recs.invocation, rec["modelInput"])
+        want = row["content"] if embed else USER.format(**row)
+        if family.startswith("llama"):
+            assert want in text and text.endswith("\n\n{")
+            assert SYSTEM in text
+        else:
+            assert text == want
+    assert recs.ids[:2] == ["R0000000001", "R0000000002"]
+    # Japanese stays UTF-8 in the bytes (ensure_ascii=False), not \\u escapes.
+    assert "記事" in lines[0] or any("記事" in ln for ln in lines)
+    assert "\\u8a18" not in recs.to_jsonl().decode()
+
+
+def test_claude_body_is_the_documented_shape() -> None:
+    p = bb.Prompt(system="sys", user="Q: {q}", max_tokens=100, temperature=0.2, stop_sequences=["END"], prefill="{")
+    rec = bb.pack([{"id": "a", "q": "x"}], prompt=p, model=HAIKU).head(1)[0]
+    assert rec == {
+        "recordId": "a",
+        "modelInput": {
+            "anthropic_version": "bedrock-2023-05-31",
+            "max_tokens": 100,
+            "system": "sys",
+            "messages": [{"role": "user", "content": "Q: x"}, {"role": "assistant", "content": "{"}],
+            "temperature": 0.2,
+            "stop_sequences": ["END"],
+        },
+    }
+    conv = bb.pack([{"id": "a", "q": "x"}], prompt=p, model=HAIKU, invocation="converse", extra={"top_k": 5}).head(1)[0]
+    assert conv["modelInput"] == {
+        "system": [{"text": "sys"}],
+        "messages": [{"role": "user", "content": [{"text": "Q: x"}]}, {"role": "assistant", "content": [{"text": "{"}]}],
+        "inferenceConfig": {"maxTokens": 100, "temperature": 0.2, "stopSequences": ["END"]},
+        "additionalModelRequestFields": {"top_k": 5},
+    }
+    emb = bb.pack([{"id": 1, "q": "x"}], prompt=bb.Prompt(user="{q}"), model="amazon.titan-embed-text-v2:0", extra={"dimensions": 512, "normalize": True})
+    assert emb.head(1)[0] == {"recordId": "1", "modelInput": {"inputText": "x", "dimensions": 512, "normalize": True}}
+
+
+def test_tables_of_every_kind_and_int_ids() -> None:
+    rows = [{"id": 7, "title": "A", "content": "<p>x</p>"}, {"id": 8, "title": "B", "content": "y"}]
+    want = bb.pack(rows, prompt=bb.Prompt(), model=HAIKU).to_jsonl()
+    assert bb.pack(pd.DataFrame(rows), prompt=bb.Prompt(), model=HAIKU).to_jsonl() == want
+    assert bb.pack(pa.Table.from_pylist(rows), prompt=bb.Prompt(), model=HAIKU).to_jsonl() == want
+    assert bb.pack(iter(rows), prompt=bb.Prompt(), model=HAIKU).ids == ["7", "8"]
+    no_ids = [{"title": "A", "content": "x"}]
+    assert bb.pack(no_ids, prompt=bb.Prompt(), model=HAIKU).ids == ["R0000000001"]
+
+
+def test_clean_runs_in_the_same_pass(articles: list[dict[str, Any]]) -> None:
+    rows = [{"title": a["title"], "content": a["content"]} for a in articles[:60]]
+    recs = bb.pack(rows, prompt=bb.Prompt(user="{content}"), model=HAIKU, id_column=None, clean={"content": {"format": "auto", "max_chars": 3000}})
+    cleaned = bb.clean([r["content"] for r in rows], max_chars=3000)
+    got = [r["modelInput"]["messages"][0]["content"] for r in recs.head(60)]
+    assert got == cleaned
+
+
+def test_exclude_gives_the_remaining_batch() -> None:
+    rows = [{"id": f"p{i}", "title": "t", "content": "c"} for i in range(10)]
+    recs = bb.pack(rows, prompt=bb.Prompt(), model=HAIKU)
+    rest = recs.exclude(["p1", "p3", "nope"])
+    assert rest.ids == [f"p{i}" for i in range(10) if i not in (1, 3)]
+    assert len(recs) == 10
+    ints = bb.pack([{"id": i, "title": "t", "content": "c"} for i in range(5)], prompt=bb.Prompt(), model=HAIKU)
+    assert ints.exclude([0, 4]).ids == ["1", "2", "3"]
+
+
+# --- sharding ------------------------------------------------------------------------------
+
+
+def _recs(n: int, content: str = "c") -> bb.Records:
+    cols = {"title": ["t"] * n, "content": [content] * n}
+    return bb.pack(pd.DataFrame(cols), prompt=bb.Prompt(max_tokens=10), model=HAIKU, id_column=None)
+
+
+def _read_back(shards: list[bb.Shard]) -> list[str]:
+    ids = []
+    for s in shards:
+        lines = s.path.read_text("utf-8").splitlines()
+        assert len(lines) == s.records and s.path.stat().st_size == s.bytes
+        ids += [json.loads(line)["recordId"] for line in lines]
+    return ids
+
+
+def test_exactly_the_minimum_and_one_below(tmp_path: Path) -> None:
+    shards = _recs(100).write(tmp_path / "a")
+    assert [(s.job, s.records) for s in shards] == [(1, 100)]
+    assert shards[0].path == tmp_path / "a" / "job-0001" / "part-00001.jsonl"
+    with pytest.raises(InputError, match=r"99 records: a batch job needs at least 100 \(1 more\)"):
+        _recs(99).write(tmp_path / "b")
+
+
+def test_one_above_the_maximum_splits_in_two_balanced_jobs(tmp_path: Path) -> None:
+    recs = _recs(50_001)
+    shards = recs.write(tmp_path)
+    assert [(s.job, s.records) for s in shards] == [(1, 25_000), (2, 25_001)]
+    assert _read_back(shards) == recs.ids
+
+
+def test_120001_records_make_three_balanced_jobs(tmp_path: Path) -> None:
+    recs = _recs(120_001)
+    shards = recs.write(tmp_path)
+    per_job: dict[int, int] = {}
+    for s in shards:
+        per_job[s.job] = per_job.get(s.job, 0) + s.records
+    assert per_job == {1: 40_000, 2: 40_000, 3: 40_001}
+    assert min(per_job.values()) >= 100
+    assert _read_back(shards) == recs.ids
+    assert not list(tmp_path.rglob("*.tmp"))
+    assert sum(s.input_tokens for s in shards) == recs.input_tokens
+
+
+def test_byte_limits_bind_before_record_limits(tmp_path: Path) -> None:
+    recs = _recs(1000, content="x" * 900)
+    size = len(recs.to_jsonl())
+    q = bb.Quotas(max_bytes_per_file=size // 7, max_bytes_per_job=size // 3)
+    shards = recs.write(tmp_path, quotas=q)
+    jobs = {s.job for s in shards}
+    assert len(jobs) == 4  # 3 jobs would leave one over the job byte limit
+    assert all(s.bytes <= q.max_bytes_per_file for s in shards)
+    for j in jobs:
+        assert sum(s.bytes for s in shards if s.job == j) <= q.max_bytes_per_job
+    counts = [sum(s.records for s in shards if s.job == j) for j in sorted(jobs)]
+    assert max(counts) - min(counts) <= 1
+    assert _read_back(shards) == recs.ids
+
+
+def test_a_record_larger_than_a_file_is_named(tmp_path: Path) -> None:
+    rows = [{"id": f"r{i}", "title": "t", "content": "x" * (5000 if i == 42 else 10)} for i in range(200)]
+    recs = bb.pack(rows, prompt=bb.Prompt(), model=HAIKU)
+    with pytest.raises(InputError, match=r'record "r42" is \d+ bytes, above the 2000-byte file limit'):
+        recs.write(tmp_path, quotas=bb.Quotas(max_bytes_per_file=2000))
+
+
+def test_existing_job_folders_need_overwrite(tmp_path: Path) -> None:
+    _recs(300).write(tmp_path, quotas=bb.Quotas(max_records_per_job=100))
+    assert len(list(tmp_path.glob("job-*"))) == 3
+    with pytest.raises(InputError, match="overwrite=True"):
+        _recs(100).write(tmp_path)
+    _recs(100).write(tmp_path, overwrite=True)
+    assert [p.name for p in tmp_path.glob("job-*")] == ["job-0001"]
+
+
+def test_quotas_reject_nonsense() -> None:
+    with pytest.raises(InputError, match="min_records_per_job is above"):
+        bb.Quotas(min_records_per_job=10, max_records_per_job=5)
+    q = bb.Quotas(min_records_per_job=1000, max_bytes_per_file=200_000_000)
+    assert q.min_records_per_job == 1000 and "200000000" in repr(q)
+
+
+# --- estimates -----------------------------------------------------------------------------
+
+
+def test_estimate_knows_cjk_and_prices() -> None:
+    en = bb._core.estimate_tokens("The quick brown fox jumps over the lazy dog " * 10)
+    ja = bb._core.estimate_tokens("日本語の文章はトークンが多くなります。" * 10)
+    assert 80 <= en <= 110  # 350 letters / 4
+    assert ja == 190  # one per character
+    recs = bb.pack([{"id": i, "title": "t", "content": "日本語" * 100} for i in range(10)], prompt=bb.Prompt(max_tokens=500), model=HAIKU)
+    est = recs.estimate()
+    assert est["records"] == 10 and est["output_tokens"] == 5000
+    assert est["price_input_per_mtok"] == 1.0 and est["price_output_per_mtok"] == 5.0
+    assert math.isclose(est["batch_cost"], est["on_demand_cost"] / 2)
+    assert math.isclose(est["on_demand_cost"], est["input_tokens"] / 1e6 * 1.0 + 5000 / 1e6 * 5.0)
+    own = recs.estimate(prices={"input": 0.8, "output": 4.0}, output_tokens=300)
+    assert own["output_tokens"] == 3000 and own["price_source"] == "given"
+    with pytest.raises(InputError, match='missing "output"'):
+        recs.estimate(prices={"input": 1.0})
+
+
+# --- bad input -----------------------------------------------------------------------------
+
+
+def test_missing_column_is_named_before_any_row() -> None:
+    with pytest.raises(InputError, match=r"the prompt uses column 'content', which the table does not have \(columns: id, title\)"):
+        bb.pack([{"id": 1, "title": "t"}], prompt=bb.Prompt(), model=HAIKU)
+    with pytest.raises(InputError, match="clean= names column 'body'"):
+        bb.pack([{"id": 1, "title": "t", "content": "c"}], prompt=bb.Prompt(), model=HAIKU, clean={"body": "html"})
+    with pytest.raises(InputError, match="id_column 'key' is not a column"):
+        bb.pack([{"title": "t", "content": "c"}], prompt=bb.Prompt(), model=HAIKU, id_column="key")
+
+
+def test_an_empty_prompt_is_named() -> None:
+    rows = [{"id": "a", "content": "<p>x</p>"}, {"id": "b", "content": "<script>only code</script>"}]
+    with pytest.raises(InputError, match=r'row 1 \(id "b"\): the user prompt is empty once filled \(columns content\)'):
+        bb.pack(rows, prompt=bb.Prompt(user="{content}"), model="amazon.titan-embed-text-v2:0", clean={"content": "html"})
+
+
+def test_missing_values_in_template_columns() -> None:
+    df = pd.DataFrame({"id": ["a", "b", "c"], "title": ["x", None, "z"], "content": ["1", "2", float("nan")]})
+    with pytest.raises(InputError, match=r'row 1 \(id "b"\): column "title" is missing'):
+        bb.pack(df, prompt=bb.Prompt(), model=HAIKU)
+    recs = bb.pack(df, prompt=bb.Prompt(), model=HAIKU, missing="empty")
+    texts = [r["modelInput"]["messages"][0]["content"] for r in recs.head(3)]
+    assert texts[1] == "タイトル: \n\n記事:\n2" and texts[2] == "タイトル: z\n\n記事:\n"
+
+
+def test_ids_must_be_text_or_int_unique_and_safe() -> None:
+    base = {"title": "t", "content": "c"}
+    with pytest.raises(InputTypeError, match=r"row 1: ids must be str or int, got float"):
+        bb.pack([{"id": "a", **base}, {"id": 1.5, **base}], prompt=bb.Prompt(), model=HAIKU)
+    with pytest.raises(InputError, match=r'2 duplicate id\(s\): "a", "b"'):
+        bb.pack([{"id": i, **base} for i in ["a", "b", "a", "b", "c"]], prompt=bb.Prompt(), model=HAIKU)
+    with pytest.raises(InputError, match=r"row 0: id .* has '#'"):
+        bb.pack([{"id": "wordpress/x.xml#post-1", **base}], prompt=bb.Prompt(), model=HAIKU)
+    with pytest.raises(InputError, match="row 0: id \"\" is empty"):
+        bb.pack([{"id": "", **base}], prompt=bb.Prompt(), model=HAIKU)
+    with pytest.raises(InputError, match="row 0: the id is missing"):
+        bb.pack([{"id": None, **base}], prompt=bb.Prompt(), model=HAIKU)
+
+
+def test_empty_table_unknown_model_and_bad_settings() -> None:
+    with pytest.raises(InputError, match="no rows"):
+        bb.pack(pd.DataFrame({"id": [], "title": [], "content": []}), prompt=bb.Prompt(), model=HAIKU)
+    with pytest.raises(InputError, match="known families: claude, nova, titan-embed, llama3, llama4"):
+        bb.pack([{"title": "t", "content": "c"}], prompt=bb.Prompt(), model="cohere.command-r-v1:0")
+    ok = bb.pack([{"title": "t", "content": "c"}], prompt=bb.Prompt(), model="cohere.command-r-v1:0", family="claude")
+    assert ok.family == "claude"
+    with pytest.raises(InputError, match="above anthropic.claude-3-haiku-20240307-v1:0's limit of 4096"):
+        bb.pack([{"title": "t", "content": "c"}], prompt=bb.Prompt(max_tokens=5000), model="anthropic.claude-3-haiku-20240307-v1:0")
+    with pytest.raises(InputError, match="temperature or top_p, not both"):
+        bb.pack([{"title": "t", "content": "c"}], prompt=bb.Prompt(temperature=0.5, top_p=0.9), model=HAIKU)
+    with pytest.raises(InputError, match="prefill must be non-empty and must not end with whitespace"):
+        bb.pack([{"title": "t", "content": "c"}], prompt=bb.Prompt(prefill="{ "), model=HAIKU)
+    with pytest.raises(InputError, match="embedding model takes only the user template"):
+        bb.pack([{"title": "t", "content": "c"}], prompt=bb.Prompt(system="s"), model="amazon.titan-embed-text-v2:0")
+    with pytest.raises(InputError, match="extra key \"max_tokens\" is written by the Prompt"):
+        bb.pack([{"title": "t", "content": "c"}], prompt=bb.Prompt(), model=HAIKU, extra={"max_tokens": 5})
+    with pytest.raises(InputTypeError, match="row 1: expected a mapping"):
+        bb.pack([{"title": "t", "content": "c"}, ["x"]], prompt=bb.Prompt(), model=HAIKU)
+    with pytest.raises(InputTypeError, match="table must be"):
+        bb.pack("not a table", prompt=bb.Prompt(), model=HAIKU)
+
+
+def test_templates_fail_at_construction() -> None:
+    with pytest.raises(InputError, match="user template: '\\{' at character 4 is never closed"):
+        bb.Prompt(user="abc {title")
+    with pytest.raises(InputError, match="system template: '}' at character 0 has no opening brace"):
+        bb.Prompt(system="} x")
+    p = bb.Prompt(system="{lang}", user="{{literal}} {title} {content} {title}")
+    assert p.fields == ["title", "content", "lang"]
+    rec = bb.pack([{"title": "T", "content": "C", "lang": "ja"}], prompt=p, model=HAIKU).head(1)[0]
+    assert rec["modelInput"]["system"] == "ja"
+    assert rec["modelInput"]["messages"][0]["content"] == "{literal} T C T"
+
+
+def test_model_ids_profiles_and_arns() -> None:
+    for m in [
+        "anthropic.claude-haiku-4-5-20251001-v1:0",
+        "global.anthropic.claude-haiku-4-5-20251001-v1:0",
+        "arn:aws:bedrock:us-east-1:123456789012:inference-profile/apac.anthropic.claude-haiku-4-5-20251001-v1:0",
+    ]:
+        info = bb.model_info(m)
+        assert info["family"] == "claude" and info["base_model"] == "anthropic.claude-haiku-4-5-20251001-v1:0"
+        assert info["max_output_tokens"] == 64000 and info["context_tokens"] == 200000
