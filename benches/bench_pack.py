@@ -72,7 +72,12 @@ def main() -> None:
     bodies = bb.clean([d["content"] for d in docs], max_chars=50000)
     rows = [(d["id"], d["title"], b) for d, b in zip(docs, bodies)]
     dict_rows = [{"id": i, "title": t, "content": b} for i, t, b in rows]
-    prompt = bb.Prompt(system=peers.SYSTEM, user="タイトル: {title}\n\n記事:\n{content}", max_tokens=4096, temperature=0.1)
+    prompt = bb.Prompt(
+        system=peers.SYSTEM,
+        user="タイトル: {title}\n\n記事:\n{content}",
+        max_tokens=4096,
+        temperature=0.1,
+    )
     tmp = tempfile.mkdtemp()
     base_path, orj_path = os.path.join(tmp, "base.jsonl"), os.path.join(tmp, "orjson.jsonl")
     out_dir = os.path.join(tmp, "ours")
@@ -83,7 +88,10 @@ def main() -> None:
     results = [
         ("bb.pack + Records.write", timed(ours, a.repeat)),
         ("orjson packer", timed(lambda: peers.orjson_pack(rows, orj_path), a.repeat)),
-        ("json.dumps packer (baseline)", timed(lambda: peers.baseline_pack(rows, base_path), a.repeat)),
+        (
+            "json.dumps packer (baseline)",
+            timed(lambda: peers.baseline_pack(rows, base_path), a.repeat),
+        ),
     ]
     written = sorted(Path(out_dir).rglob("*.jsonl"))
     size = sum(p.stat().st_size for p in written)
@@ -97,7 +105,9 @@ def main() -> None:
         ("bb.validate", timed(lambda: bb.validate(target, model=MODEL), a.repeat)),
         ("json.loads loop", timed(lambda: json_loads_validate(target), a.repeat)),
     ]
-    print(f"{len(rows)} records, {size / 1e6:.1f} MB of JSONL; {os.cpu_count()} cores, python {sys.version.split()[0]}\n")
+    print(
+        f"{len(rows)} records, {size / 1e6:.1f} MB of JSONL; {os.cpu_count()} cores, python {sys.version.split()[0]}\n"
+    )
     print("| packing and writing | seconds (median) | records/s | bb.pack is faster by |")
     print("|---|---:|---:|---:|")
     for name, t in results:

@@ -4,8 +4,10 @@
 //! converts types, releases the GIL and maps [`error::Error`] to Python exceptions.
 
 pub mod clean;
+pub mod collect;
 pub mod cost;
 pub mod error;
+pub mod lines;
 pub mod pack;
 mod py;
 pub mod tokens;

@@ -16,6 +16,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::error::Error;
+use crate::lines;
 use crate::pack::{check_record_id, Family, Invocation, ModelInfo, Quotas};
 use crate::tokens;
 
@@ -822,10 +823,6 @@ fn collect_files(root: &Path) -> Result<Vec<(PathBuf, Vec<PathBuf>)>, Error> {
         .collect())
 }
 
-/// Lines per parallel block, and blocks per batch (memory stays near `BLOCK * BATCH` bytes).
-const BLOCK: usize = 4 << 20;
-const BATCH: usize = 8;
-
 /// Checks one stream of lines; returns (records, bytes).
 fn check_stream(
     reader: &mut dyn Read,
@@ -835,58 +832,14 @@ fn check_stream(
 ) -> Result<(usize, u64), Error> {
     let mut records = 0usize;
     let mut bytes = 0u64;
-    let mut carry: Vec<u8> = Vec::new();
-    let mut line_no = 0usize;
-    let mut eof = false;
-    while !eof {
-        // Read a batch of blocks, each cut at a newline.
-        let mut blocks: Vec<(usize, Vec<u8>)> = Vec::new();
-        while blocks.len() < BATCH && !eof {
-            let mut buf = std::mem::take(&mut carry);
-            let start = buf.len();
-            buf.resize(start + BLOCK, 0);
-            let mut filled = start;
-            while filled < buf.len() {
-                let n = reader.read(&mut buf[filled..]).map_err(|e| Error::Io {
-                    path: file.to_string(),
-                    source: e,
-                })?;
-                if n == 0 {
-                    eof = true;
-                    break;
-                }
-                filled += n;
-            }
-            buf.truncate(filled);
-            if !eof {
-                if let Some(cut) = memchr::memrchr(b'\n', &buf) {
-                    carry = buf.split_off(cut + 1);
-                } else {
-                    // One line longer than a block: keep reading into it.
-                    carry = buf;
-                    continue;
-                }
-            }
-            if buf.is_empty() {
-                continue;
-            }
-            let lines =
-                memchr::memchr_iter(b'\n', &buf).count() + usize::from(!buf.ends_with(b"\n"));
-            blocks.push((line_no, buf));
-            line_no += lines;
-        }
+    lines::for_each_batch(reader, file, |blocks| {
         let results: Vec<Vec<(LineResult, u64)>> = blocks
             .par_iter()
-            .map(|(first, buf)| {
-                let mut out = Vec::new();
-                let mut n = *first;
-                for raw in buf.split_inclusive(|&b| b == b'\n') {
-                    n += 1;
-                    let text = raw.strip_suffix(b"\n").unwrap_or(raw);
-                    let text = text.strip_suffix(b"\r").unwrap_or(text);
-                    out.push((checker.line(text, n), raw.len() as u64));
-                }
-                out
+            .map(|block| {
+                block
+                    .lines()
+                    .map(|(n, text, len)| (checker.line(text, n), len))
+                    .collect()
             })
             .collect();
         for block in results {
@@ -927,7 +880,8 @@ fn check_stream(
                 }
             }
         }
-    }
+        Ok(())
+    })?;
     Ok((records, bytes))
 }
 

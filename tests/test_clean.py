@@ -14,14 +14,15 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import bedrock_batch as bb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
-from bedrock_batch.exceptions import BedrockBatchError, InputError, InputTypeError
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+import bedrock_batch as bb
+from bedrock_batch.exceptions import BedrockBatchError, InputError, InputTypeError
 
 WORD = re.compile(r"\w+")
 

@@ -47,9 +47,15 @@ def text_of_message(family: str, invocation: str, mi: dict[str, Any]) -> str:
         ("us.meta.llama4-scout-17b-instruct-v1:0", "auto", "llama4"),
     ],
 )
-def test_every_corpus_record_for_every_family(articles: list[dict[str, Any]], model: str, invocation: str, family: str) -> None:
+def test_every_corpus_record_for_every_family(
+    articles: list[dict[str, Any]], model: str, invocation: str, family: str
+) -> None:
     embed = family == "titan-embed"
-    prompt = bb.Prompt(user="{content}") if embed else bb.Prompt(system=SYSTEM, user=USER, max_tokens=2000, temperature=0.1, prefill="{")
+    prompt = (
+        bb.Prompt(user="{content}")
+        if embed
+        else bb.Prompt(system=SYSTEM, user=USER, max_tokens=2000, temperature=0.1, prefill="{")
+    )
     rows = [{"title": a["title"], "content": a["content"][:40000]} for a in articles]
     recs = bb.pack(rows, prompt=prompt, model=model, id_column=None, invocation=invocation)  # type: ignore[arg-type]
     assert len(recs) == len(articles) == 671 and recs.family == family
@@ -73,7 +79,14 @@ def test_every_corpus_record_for_every_family(articles: list[dict[str, Any]], mo
 
 
 def test_claude_body_is_the_documented_shape() -> None:
-    p = bb.Prompt(system="sys", user="Q: {q}", max_tokens=100, temperature=0.2, stop_sequences=["END"], prefill="{")
+    p = bb.Prompt(
+        system="sys",
+        user="Q: {q}",
+        max_tokens=100,
+        temperature=0.2,
+        stop_sequences=["END"],
+        prefill="{",
+    )
     rec = bb.pack([{"id": "a", "q": "x"}], prompt=p, model=HAIKU).head(1)[0]
     assert rec == {
         "recordId": "a",
@@ -81,20 +94,36 @@ def test_claude_body_is_the_documented_shape() -> None:
             "anthropic_version": "bedrock-2023-05-31",
             "max_tokens": 100,
             "system": "sys",
-            "messages": [{"role": "user", "content": "Q: x"}, {"role": "assistant", "content": "{"}],
+            "messages": [
+                {"role": "user", "content": "Q: x"},
+                {"role": "assistant", "content": "{"},
+            ],
             "temperature": 0.2,
             "stop_sequences": ["END"],
         },
     }
-    conv = bb.pack([{"id": "a", "q": "x"}], prompt=p, model=HAIKU, invocation="converse", extra={"top_k": 5}).head(1)[0]
+    conv = bb.pack(
+        [{"id": "a", "q": "x"}], prompt=p, model=HAIKU, invocation="converse", extra={"top_k": 5}
+    ).head(1)[0]
     assert conv["modelInput"] == {
         "system": [{"text": "sys"}],
-        "messages": [{"role": "user", "content": [{"text": "Q: x"}]}, {"role": "assistant", "content": [{"text": "{"}]}],
+        "messages": [
+            {"role": "user", "content": [{"text": "Q: x"}]},
+            {"role": "assistant", "content": [{"text": "{"}]},
+        ],
         "inferenceConfig": {"maxTokens": 100, "temperature": 0.2, "stopSequences": ["END"]},
         "additionalModelRequestFields": {"top_k": 5},
     }
-    emb = bb.pack([{"id": 1, "q": "x"}], prompt=bb.Prompt(user="{q}"), model="amazon.titan-embed-text-v2:0", extra={"dimensions": 512, "normalize": True})
-    assert emb.head(1)[0] == {"recordId": "1", "modelInput": {"inputText": "x", "dimensions": 512, "normalize": True}}
+    emb = bb.pack(
+        [{"id": 1, "q": "x"}],
+        prompt=bb.Prompt(user="{q}"),
+        model="amazon.titan-embed-text-v2:0",
+        extra={"dimensions": 512, "normalize": True},
+    )
+    assert emb.head(1)[0] == {
+        "recordId": "1",
+        "modelInput": {"inputText": "x", "dimensions": 512, "normalize": True},
+    }
 
 
 def test_tables_of_every_kind_and_int_ids() -> None:
@@ -109,7 +138,13 @@ def test_tables_of_every_kind_and_int_ids() -> None:
 
 def test_clean_runs_in_the_same_pass(articles: list[dict[str, Any]]) -> None:
     rows = [{"title": a["title"], "content": a["content"]} for a in articles[:60]]
-    recs = bb.pack(rows, prompt=bb.Prompt(user="{content}"), model=HAIKU, id_column=None, clean={"content": {"format": "auto", "max_chars": 3000}})
+    recs = bb.pack(
+        rows,
+        prompt=bb.Prompt(user="{content}"),
+        model=HAIKU,
+        id_column=None,
+        clean={"content": {"format": "auto", "max_chars": 3000}},
+    )
     cleaned = bb.clean([r["content"] for r in rows], max_chars=3000)
     got = [r["modelInput"]["messages"][0]["content"] for r in recs.head(60)]
     assert got == cleaned
@@ -121,7 +156,9 @@ def test_exclude_gives_the_remaining_batch() -> None:
     rest = recs.exclude(["p1", "p3", "nope"])
     assert rest.ids == [f"p{i}" for i in range(10) if i not in (1, 3)]
     assert len(recs) == 10
-    ints = bb.pack([{"id": i, "title": "t", "content": "c"} for i in range(5)], prompt=bb.Prompt(), model=HAIKU)
+    ints = bb.pack(
+        [{"id": i, "title": "t", "content": "c"} for i in range(5)], prompt=bb.Prompt(), model=HAIKU
+    )
     assert ints.exclude([0, 4]).ids == ["1", "2", "3"]
 
 
@@ -186,9 +223,14 @@ def test_byte_limits_bind_before_record_limits(tmp_path: Path) -> None:
 
 
 def test_a_record_larger_than_a_file_is_named(tmp_path: Path) -> None:
-    rows = [{"id": f"r{i}", "title": "t", "content": "x" * (5000 if i == 42 else 10)} for i in range(200)]
+    rows = [
+        {"id": f"r{i}", "title": "t", "content": "x" * (5000 if i == 42 else 10)}
+        for i in range(200)
+    ]
     recs = bb.pack(rows, prompt=bb.Prompt(), model=HAIKU)
-    with pytest.raises(InputError, match=r'record "r42" is \d+ bytes, above the 2000-byte file limit'):
+    with pytest.raises(
+        InputError, match=r'record "r42" is \d+ bytes, above the 2000-byte file limit'
+    ):
         recs.write(tmp_path, quotas=bb.Quotas(max_bytes_per_file=2000))
 
 
@@ -216,7 +258,11 @@ def test_estimate_knows_cjk_and_prices() -> None:
     ja = bb._core.estimate_tokens("日本語の文章はトークンが多くなります。" * 10)
     assert 80 <= en <= 110  # 350 letters / 4
     assert ja == 190  # one per character
-    recs = bb.pack([{"id": i, "title": "t", "content": "日本語" * 100} for i in range(10)], prompt=bb.Prompt(max_tokens=500), model=HAIKU)
+    recs = bb.pack(
+        [{"id": i, "title": "t", "content": "日本語" * 100} for i in range(10)],
+        prompt=bb.Prompt(max_tokens=500),
+        model=HAIKU,
+    )
     est = recs.estimate()
     assert est["records"] == 10 and est["output_tokens"] == 5000
     assert est["price_input_per_mtok"] == 1.0 and est["price_output_per_mtok"] == 5.0
@@ -232,22 +278,43 @@ def test_estimate_knows_cjk_and_prices() -> None:
 
 
 def test_missing_column_is_named_before_any_row() -> None:
-    with pytest.raises(InputError, match=r"the prompt uses column 'content', which the table does not have \(columns: id, title\)"):
+    with pytest.raises(
+        InputError,
+        match=r"the prompt uses column 'content', which the table does not have \(columns: id, title\)",
+    ):
         bb.pack([{"id": 1, "title": "t"}], prompt=bb.Prompt(), model=HAIKU)
     with pytest.raises(InputError, match="clean= names column 'body'"):
-        bb.pack([{"id": 1, "title": "t", "content": "c"}], prompt=bb.Prompt(), model=HAIKU, clean={"body": "html"})
+        bb.pack(
+            [{"id": 1, "title": "t", "content": "c"}],
+            prompt=bb.Prompt(),
+            model=HAIKU,
+            clean={"body": "html"},
+        )
     with pytest.raises(InputError, match="id_column 'key' is not a column"):
         bb.pack([{"title": "t", "content": "c"}], prompt=bb.Prompt(), model=HAIKU, id_column="key")
 
 
 def test_an_empty_prompt_is_named() -> None:
-    rows = [{"id": "a", "content": "<p>x</p>"}, {"id": "b", "content": "<script>only code</script>"}]
-    with pytest.raises(InputError, match=r'row 1 \(id "b"\): the user prompt is empty once filled \(columns content\)'):
-        bb.pack(rows, prompt=bb.Prompt(user="{content}"), model="amazon.titan-embed-text-v2:0", clean={"content": "html"})
+    rows = [
+        {"id": "a", "content": "<p>x</p>"},
+        {"id": "b", "content": "<script>only code</script>"},
+    ]
+    with pytest.raises(
+        InputError,
+        match=r'row 1 \(id "b"\): the user prompt is empty once filled \(columns content\)',
+    ):
+        bb.pack(
+            rows,
+            prompt=bb.Prompt(user="{content}"),
+            model="amazon.titan-embed-text-v2:0",
+            clean={"content": "html"},
+        )
 
 
 def test_missing_values_in_template_columns() -> None:
-    df = pd.DataFrame({"id": ["a", "b", "c"], "title": ["x", None, "z"], "content": ["1", "2", float("nan")]})
+    df = pd.DataFrame(
+        {"id": ["a", "b", "c"], "title": ["x", None, "z"], "content": ["1", "2", float("nan")]}
+    )
     with pytest.raises(InputError, match=r'row 1 \(id "b"\): column "title" is missing'):
         bb.pack(df, prompt=bb.Prompt(), model=HAIKU)
     recs = bb.pack(df, prompt=bb.Prompt(), model=HAIKU, missing="empty")
@@ -260,10 +327,12 @@ def test_ids_must_be_text_or_int_unique_and_safe() -> None:
     with pytest.raises(InputTypeError, match=r"row 1: ids must be str or int, got float"):
         bb.pack([{"id": "a", **base}, {"id": 1.5, **base}], prompt=bb.Prompt(), model=HAIKU)
     with pytest.raises(InputError, match=r'2 duplicate id\(s\): "a", "b"'):
-        bb.pack([{"id": i, **base} for i in ["a", "b", "a", "b", "c"]], prompt=bb.Prompt(), model=HAIKU)
+        bb.pack(
+            [{"id": i, **base} for i in ["a", "b", "a", "b", "c"]], prompt=bb.Prompt(), model=HAIKU
+        )
     with pytest.raises(InputError, match=r"row 0: id .* has '#'"):
         bb.pack([{"id": "wordpress/x.xml#post-1", **base}], prompt=bb.Prompt(), model=HAIKU)
-    with pytest.raises(InputError, match="row 0: id \"\" is empty"):
+    with pytest.raises(InputError, match='row 0: id "" is empty'):
         bb.pack([{"id": "", **base}], prompt=bb.Prompt(), model=HAIKU)
     with pytest.raises(InputError, match="row 0: the id is missing"):
         bb.pack([{"id": None, **base}], prompt=bb.Prompt(), model=HAIKU)
@@ -271,21 +340,51 @@ def test_ids_must_be_text_or_int_unique_and_safe() -> None:
 
 def test_empty_table_unknown_model_and_bad_settings() -> None:
     with pytest.raises(InputError, match="no rows"):
-        bb.pack(pd.DataFrame({"id": [], "title": [], "content": []}), prompt=bb.Prompt(), model=HAIKU)
-    with pytest.raises(InputError, match="known families: claude, nova, titan-embed, llama3, llama4"):
+        bb.pack(
+            pd.DataFrame({"id": [], "title": [], "content": []}), prompt=bb.Prompt(), model=HAIKU
+        )
+    with pytest.raises(
+        InputError, match="known families: claude, nova, titan-embed, llama3, llama4"
+    ):
         bb.pack([{"title": "t", "content": "c"}], prompt=bb.Prompt(), model="cohere.command-r-v1:0")
-    ok = bb.pack([{"title": "t", "content": "c"}], prompt=bb.Prompt(), model="cohere.command-r-v1:0", family="claude")
+    ok = bb.pack(
+        [{"title": "t", "content": "c"}],
+        prompt=bb.Prompt(),
+        model="cohere.command-r-v1:0",
+        family="claude",
+    )
     assert ok.family == "claude"
-    with pytest.raises(InputError, match="above anthropic.claude-3-haiku-20240307-v1:0's limit of 4096"):
-        bb.pack([{"title": "t", "content": "c"}], prompt=bb.Prompt(max_tokens=5000), model="anthropic.claude-3-haiku-20240307-v1:0")
+    with pytest.raises(
+        InputError, match=r"above anthropic\.claude-3-haiku-20240307-v1:0's limit of 4096"
+    ):
+        bb.pack(
+            [{"title": "t", "content": "c"}],
+            prompt=bb.Prompt(max_tokens=5000),
+            model="anthropic.claude-3-haiku-20240307-v1:0",
+        )
     with pytest.raises(InputError, match="temperature or top_p, not both"):
-        bb.pack([{"title": "t", "content": "c"}], prompt=bb.Prompt(temperature=0.5, top_p=0.9), model=HAIKU)
-    with pytest.raises(InputError, match="prefill must be non-empty and must not end with whitespace"):
+        bb.pack(
+            [{"title": "t", "content": "c"}],
+            prompt=bb.Prompt(temperature=0.5, top_p=0.9),
+            model=HAIKU,
+        )
+    with pytest.raises(
+        InputError, match="prefill must be non-empty and must not end with whitespace"
+    ):
         bb.pack([{"title": "t", "content": "c"}], prompt=bb.Prompt(prefill="{ "), model=HAIKU)
     with pytest.raises(InputError, match="embedding model takes only the user template"):
-        bb.pack([{"title": "t", "content": "c"}], prompt=bb.Prompt(system="s"), model="amazon.titan-embed-text-v2:0")
-    with pytest.raises(InputError, match="extra key \"max_tokens\" is written by the Prompt"):
-        bb.pack([{"title": "t", "content": "c"}], prompt=bb.Prompt(), model=HAIKU, extra={"max_tokens": 5})
+        bb.pack(
+            [{"title": "t", "content": "c"}],
+            prompt=bb.Prompt(system="s"),
+            model="amazon.titan-embed-text-v2:0",
+        )
+    with pytest.raises(InputError, match='extra key "max_tokens" is written by the Prompt'):
+        bb.pack(
+            [{"title": "t", "content": "c"}],
+            prompt=bb.Prompt(),
+            model=HAIKU,
+            extra={"max_tokens": 5},
+        )
     with pytest.raises(InputTypeError, match="row 1: expected a mapping"):
         bb.pack([{"title": "t", "content": "c"}, ["x"]], prompt=bb.Prompt(), model=HAIKU)
     with pytest.raises(InputTypeError, match="table must be"):
@@ -295,7 +394,9 @@ def test_empty_table_unknown_model_and_bad_settings() -> None:
 def test_templates_fail_at_construction() -> None:
     with pytest.raises(InputError, match="user template: '\\{' at character 4 is never closed"):
         bb.Prompt(user="abc {title")
-    with pytest.raises(InputError, match="system template: '}' at character 0 has no opening brace"):
+    with pytest.raises(
+        InputError, match="system template: '}' at character 0 has no opening brace"
+    ):
         bb.Prompt(system="} x")
     p = bb.Prompt(system="{lang}", user="{{literal}} {title} {content} {title}")
     assert p.fields == ["title", "content", "lang"]
@@ -311,5 +412,8 @@ def test_model_ids_profiles_and_arns() -> None:
         "arn:aws:bedrock:us-east-1:123456789012:inference-profile/apac.anthropic.claude-haiku-4-5-20251001-v1:0",
     ]:
         info = bb.model_info(m)
-        assert info["family"] == "claude" and info["base_model"] == "anthropic.claude-haiku-4-5-20251001-v1:0"
+        assert (
+            info["family"] == "claude"
+            and info["base_model"] == "anthropic.claude-haiku-4-5-20251001-v1:0"
+        )
         assert info["max_output_tokens"] == 64000 and info["context_tokens"] == 200000

@@ -56,7 +56,12 @@ def test_every_kind_of_problem_is_reported_with_its_line(tmp_path: Path) -> None
         35: json.dumps(claude("R-max", max_tokens=100_000)),
         39: "[1, 2, 3]",
         43: json.dumps({"recordId": 12, "modelInput": claude(None)["modelInput"]}),
-        47: json.dumps(claude("R-prefill", messages=[{"role": "user", "content": "q"}, {"role": "assistant", "content": "{ "}])),
+        47: json.dumps(
+            claude(
+                "R-prefill",
+                messages=[{"role": "user", "content": "q"}, {"role": "assistant", "content": "{ "}],
+            )
+        ),
         51: json.dumps(claude("R-sampling", temperature=0.5, top_p=0.9)),
     }
     for line_no, text in seeded.items():
@@ -106,7 +111,10 @@ def test_too_few_records_and_file_limits(tmp_path: Path) -> None:
     assert not report.ok
     (job,) = [p for p in report.problems if p.field == "job"]
     assert "40 records: a batch job needs at least 100 (60 more)" in job.message
-    report = bb.validate(small, quotas=bb.Quotas(min_records_per_job=10, max_records_per_file=30, max_bytes_per_file=1000))
+    report = bb.validate(
+        small,
+        quotas=bb.Quotas(min_records_per_job=10, max_records_per_file=30, max_bytes_per_file=1000),
+    )
     msgs = [p.message for p in report.problems if p.field == "file"]
     assert any("40 records, above the 30 per file" in m for m in msgs)
     assert any("above the 1000 per file" in m for m in msgs)
@@ -116,7 +124,9 @@ def test_folders_are_jobs_and_wrong_files_are_named(tmp_path: Path) -> None:
     for j in (1, 2):
         d = tmp_path / f"job-000{j}"
         d.mkdir()
-        (d / "part-00001.jsonl").write_text("\n".join(good_lines(100, start=j * 1000)) + "\n", encoding="utf-8")
+        (d / "part-00001.jsonl").write_text(
+            "\n".join(good_lines(100, start=j * 1000)) + "\n", encoding="utf-8"
+        )
     (tmp_path / "job-0002" / "notes.txt").write_text("x", encoding="utf-8")
     report = bb.validate(tmp_path, model=HAIKU)
     assert report.jobs == 2 and report.records == 200 and report.files == 3
@@ -128,8 +138,20 @@ def test_folders_are_jobs_and_wrong_files_are_named(tmp_path: Path) -> None:
 
 def test_validates_what_pack_writes(tmp_path: Path, articles: list[dict[str, Any]]) -> None:
     rows = [{"title": a["title"], "content": a["content"]} for a in articles]
-    for model, inv in [(HAIKU, "auto"), (HAIKU, "converse"), ("amazon.nova-lite-v1:0", "auto"), ("meta.llama3-3-70b-instruct-v1:0", "auto")]:
-        recs = bb.pack(rows, prompt=bb.Prompt(max_tokens=1000), model=model, id_column=None, invocation=inv, clean={"content": {"max_chars": 20000}})  # type: ignore[arg-type]
+    for model, inv in [
+        (HAIKU, "auto"),
+        (HAIKU, "converse"),
+        ("amazon.nova-lite-v1:0", "auto"),
+        ("meta.llama3-3-70b-instruct-v1:0", "auto"),
+    ]:
+        recs = bb.pack(
+            rows,
+            prompt=bb.Prompt(max_tokens=1000),
+            model=model,
+            id_column=None,
+            invocation=inv,
+            clean={"content": {"max_chars": 20000}},
+        )  # type: ignore[arg-type]
         out = tmp_path / model.replace(":", "_") / inv
         recs.write(out, quotas=bb.Quotas(max_records_per_job=300))
         report = bb.validate(out, model=model, invocation=inv)
@@ -137,12 +159,23 @@ def test_validates_what_pack_writes(tmp_path: Path, articles: list[dict[str, Any
         assert report.records == 671 and report.jobs == 3
         assert abs(report.input_tokens - recs.input_tokens) <= 0.2 * recs.input_tokens
     texts = [t for t in bb.clean([r["content"] for r in rows], max_chars=8000) if t]
-    emb = bb.pack([{"content": t} for t in texts], prompt=bb.Prompt(user="{content}"), model="amazon.titan-embed-text-v2:0", id_column=None)
+    emb = bb.pack(
+        [{"content": t} for t in texts],
+        prompt=bb.Prompt(user="{content}"),
+        model="amazon.titan-embed-text-v2:0",
+        id_column=None,
+    )
     assert bb.validate(emb.to_jsonl(), model="amazon.titan-embed-text-v2:0").ok
 
 
 def test_family_is_read_from_each_line_without_a_model() -> None:
-    nova = {"recordId": "n1", "modelInput": {"messages": [{"role": "user", "content": [{"text": "hi"}]}], "inferenceConfig": {"maxTokens": 10}}}
+    nova = {
+        "recordId": "n1",
+        "modelInput": {
+            "messages": [{"role": "user", "content": [{"text": "hi"}]}],
+            "inferenceConfig": {"maxTokens": 10},
+        },
+    }
     titan = {"recordId": "t1", "modelInput": {"inputText": "hi", "dimensions": 300}}
     llama = {"recordId": "l1", "modelInput": {"prompt": 5, "max_gen_len": 10}}
     unknown = {"recordId": "u1", "modelInput": {"text": "hi"}}
@@ -185,7 +218,7 @@ def test_bad_sources() -> None:
 def test_long_lines_across_blocks(tmp_path: Path) -> None:
     # Lines longer than the 4 MiB read block, and a last line without a newline.
     big = json.dumps(claude("big", "日本語 " * 1_500_000), ensure_ascii=False)
-    lines = good_lines(99) + [big]
+    lines = [*good_lines(99), big]
     path = tmp_path / "big.jsonl"
     path.write_text("\n".join(lines), encoding="utf-8")
     report = bb.validate(path)

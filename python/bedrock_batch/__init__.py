@@ -10,6 +10,7 @@ from __future__ import annotations
 from . import exceptions
 from ._core import __version__
 from .clean import clean, clean_html, clean_markdown, detect_format
+from .collect import CostReport, Results, cost_report, read_results
 from .exceptions import (
     BedrockBatchError,
     InputError,
@@ -23,6 +24,7 @@ from .validate import Problem, ValidationReport, validate
 
 __all__ = [
     "BedrockBatchError",
+    "CostReport",
     "InputError",
     "InputTypeError",
     "NotFoundError",
@@ -30,6 +32,7 @@ __all__ = [
     "Prompt",
     "Quotas",
     "Records",
+    "Results",
     "Shard",
     "ValidationError",
     "ValidationReport",
@@ -37,10 +40,12 @@ __all__ = [
     "clean",
     "clean_html",
     "clean_markdown",
+    "cost_report",
     "detect_format",
     "exceptions",
     "model_info",
     "pack",
+    "read_results",
     "sample_articles",
     "validate",
 ]

@@ -10,15 +10,18 @@ __all__ = [
     "Quotas",
     "Records",
     "Shard",
+    "_Results",
     "__version__",
     "clean_batch",
     "clean_html",
     "clean_markdown",
+    "cost_estimate",
     "detect_format",
     "estimate_tokens",
     "model_info",
     "pack_columns",
     "price_table",
+    "read_results_core",
     "validate_input",
 ]
 
@@ -233,3 +236,42 @@ def estimate_tokens(text: str) -> int:
 
 def model_info(model: str, *, family: str | None = None) -> dict[str, Any]:
     """The family and limits the library knows for a model id, inference profile or ARN."""
+
+@final
+class _Results:
+    """Batch results held in Rust: one row per record."""
+
+    def __len__(self) -> int: ...
+    def columns(self) -> dict[str, list[Any]]:
+        """The table as columns: recordId, status, text, the schema fields, stop_reason,
+        input_tokens, output_tokens, error_code, error_message (and embedding, json, file, line)."""
+    @property
+    def problems(self) -> list[tuple[str, int, str | None, str]]:
+        """Problems that are not rows: (file, line, recordId, message)."""
+    @property
+    def manifests(self) -> list[tuple[str, Any]]:
+        """Each manifest.json.out found: (path, its fields as a dict)."""
+    def summary(self) -> dict[str, int]:
+        """Record counts by status and token totals of the rows."""
+    def retry_ids(self, statuses: list[str] = ...) -> list[str]:
+        """The ids to run again: rows whose status is in ``statuses``."""
+
+def read_results_core(
+    source: str | bytes,
+    *,
+    inputs: Iterable[object] | None = None,
+    json: bool = False,
+    schema: Iterable[str] | Mapping[str, Any] | None = None,
+    prefill: str | None = None,
+) -> _Results:
+    """Reads batch outputs (a ``.jsonl.out`` file, a folder of job folders, or bytes)."""
+
+def cost_estimate(
+    model: str,
+    records: int,
+    input_tokens: int,
+    output_tokens: int,
+    *,
+    prices: Mapping[str, float] | None = None,
+) -> dict[str, Any]:
+    """Cost of token counts at on-demand and batch prices (the cost report's arithmetic)."""

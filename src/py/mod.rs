@@ -1,6 +1,7 @@
 //! The Python module `bedrock_batch._core`: type conversion, GIL release and error mapping only.
 
 mod clean;
+mod collect;
 mod errors;
 mod pack;
 mod runtime;
@@ -9,6 +10,8 @@ mod runtime;
 mod _core {
     #[pymodule_export]
     use super::clean::{clean_batch, clean_html, clean_markdown, detect_format};
+    #[pymodule_export]
+    use super::collect::{cost_estimate, read_results_core, PyResults};
     #[pymodule_export]
     use super::pack::{
         estimate_tokens, model_info, pack_columns, price_table, validate_input, PyPrompt, PyQuotas,

@@ -1,0 +1,117 @@
+"""Benchmark: parsing a batch output into a DataFrame beside ../shared/bench/peers.py.
+
+    python benches/bench_collect.py [--corpus ../shared/corpus/articles.jsonl] [--records 14108]
+
+peers.make_output writes a 14,108-record `.jsonl.out` in Bedrock's shape (modelInput echoed,
+Claude modelOutput whose text is a JSON string, 1% error lines). Each contender turns it into a
+pandas DataFrame with title_en, summary_ja and summary_en as columns: bb.read_results(schema=...)
+.to_pandas(), polars read_ndjson + json_decode, and the json.loads loop. Peak memory of ours is
+measured in a child process (growth of the peak RSS while parsing), against the file size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import bedrock_batch as bb
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+FIELDS = ["title_en", "summary_ja", "summary_en"]
+
+
+def load_peers(path: Path) -> Any:
+    spec = importlib.util.spec_from_file_location("peers", path)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
+    times, out = [], None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times), out
+
+
+CHILD = """
+import sys
+import bedrock_batch as bb
+import pandas
+
+def status(key):
+    for line in open("/proc/self/status"):
+        if line.startswith(key):
+            return int(line.split()[1]) * 1024
+
+with open("/proc/self/clear_refs", "w") as f:  # reset the peak (VmHWM) after the imports
+    f.write("5")
+before = status("VmRSS")
+df = bb.read_results(sys.argv[1], schema={fields!r}).to_pandas()
+print(status("VmHWM") - before, len(df))
+"""
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--corpus", type=Path, default=SHARED / "corpus" / "articles.jsonl")
+    ap.add_argument("--peers", type=Path, default=SHARED / "bench" / "peers.py")
+    ap.add_argument("--records", type=int, default=14108)
+    ap.add_argument("--repeat", type=int, default=3)
+    a = ap.parse_args()
+    peers = load_peers(a.peers)
+    docs = peers.load(str(a.corpus), a.records)
+    bodies = bb.clean([d["content"] for d in docs], max_chars=50000)
+    rows = [(d["id"], d["title"], b) for d, b in zip(docs, bodies)]
+    path = os.path.join(tempfile.mkdtemp(), "part-00001.jsonl.out")
+    size = peers.make_output(rows, path)
+
+    def ours() -> Any:
+        return bb.read_results(path, schema=FIELDS).to_pandas()
+
+    contenders = [
+        ("bb.read_results().to_pandas()", ours),
+        ("polars read_ndjson + json_decode", lambda: peers.polars_parse(path)),
+        ("json.loads loop (baseline)", lambda: peers.baseline_parse(path)),
+    ]
+    results = []
+    for name, fn in contenders:
+        t, out = timed(fn, a.repeat)
+        results.append((name, t))
+        if name.startswith("bb"):
+            ok = int((out["status"] == "succeeded").sum())
+            assert ok == len(rows) - sum(1 for k in range(len(rows)) if k % 97 == 13), ok
+            assert list(out.columns[3:6]) == FIELDS
+    child = subprocess.run(
+        [sys.executable, "-c", CHILD.format(fields=FIELDS), path],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    grown, n = (int(x) for x in child.stdout.split())
+    print(
+        f"{len(rows)} records, {size / 1e6:.1f} MB output file; {os.cpu_count()} cores, python {sys.version.split()[0]}\n"
+    )
+    print("| parsing into a DataFrame | seconds (median) | MB/s | bb.read_results is faster by |")
+    print("|---|---:|---:|---:|")
+    for name, t in results:
+        print(f"| {name} | {t:.3f} | {size / 1e6 / t:,.0f} | {t / results[0][1]:.1f}x |")
+    print(
+        f"\npeak memory growth while parsing ({n} rows): {grown / 1e6:.1f} MB = {grown / size:.2f}x the file size"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,792 @@
+//! The collect stage: Bedrock batch outputs (`<output>/<jobId>/*.jsonl.out` and
+//! `manifest.json.out`) from every model family into rows, every input record accounted for.
+
+mod extract;
+
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+
+pub use extract::extract_json;
+
+use crate::error::Error;
+use crate::lines;
+
+/// What happened to a record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Status {
+    Succeeded,
+    InvalidOutput,
+    Failed,
+    Missing,
+}
+
+impl Status {
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Succeeded => "succeeded",
+            Status::Failed => "failed",
+            Status::InvalidOutput => "invalid_output",
+            Status::Missing => "missing",
+        }
+    }
+}
+
+/// A JSON field the prompt asked for, and its expected type (`None`: any).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Field {
+    pub name: String,
+    pub kind: Option<Kind>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Str,
+    Int,
+    Float,
+    Bool,
+    List,
+    Dict,
+}
+
+impl Kind {
+    pub fn parse(s: &str) -> Result<Kind, Error> {
+        Ok(match s {
+            "str" | "string" => Kind::Str,
+            "int" | "integer" => Kind::Int,
+            "float" | "number" => Kind::Float,
+            "bool" | "boolean" => Kind::Bool,
+            "list" | "array" => Kind::List,
+            "dict" | "object" => Kind::Dict,
+            other => {
+                return Err(Error::InvalidArgument(format!(
+                    "schema type {other:?}: use str, int, float, bool, list or dict"
+                )))
+            }
+        })
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Str => "str",
+            Kind::Int => "int",
+            Kind::Float => "float",
+            Kind::Bool => "bool",
+            Kind::List => "list",
+            Kind::Dict => "dict",
+        }
+    }
+
+    fn matches(self, v: &Value) -> bool {
+        match self {
+            Kind::Str => v.is_string(),
+            Kind::Int => v.is_i64() || v.is_u64(),
+            Kind::Float => v.is_number(),
+            Kind::Bool => v.is_boolean(),
+            Kind::List => v.is_array(),
+            Kind::Dict => v.is_object(),
+        }
+    }
+}
+
+/// Options of a collection.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Parse each answer's text as JSON.
+    pub json: bool,
+    /// Expected JSON keys (implies `json`); each becomes a column.
+    pub schema: Vec<Field>,
+    /// The prompt's assistant prefill, put back in front of the answer.
+    pub prefill: Option<String>,
+    /// Input recordIds: each appears exactly once in the result.
+    pub inputs: Option<Vec<String>>,
+}
+
+/// One result row.
+#[derive(Clone, Debug)]
+pub struct Row {
+    pub record_id: String,
+    pub status: Status,
+    pub text: Option<String>,
+    /// The parsed JSON answer (with `json`), and the schema fields from it.
+    pub json: Option<Value>,
+    pub fields: Vec<Option<Value>>,
+    pub stop_reason: Option<String>,
+    pub input_tokens: Option<u64>,
+    pub output_tokens: Option<u64>,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    pub embedding: Option<Vec<f64>>,
+    pub file: String,
+    pub line: usize,
+}
+
+impl Row {
+    fn missing(id: String) -> Row {
+        Row {
+            record_id: id,
+            status: Status::Missing,
+            text: None,
+            json: None,
+            fields: Vec::new(),
+            stop_reason: None,
+            input_tokens: None,
+            output_tokens: None,
+            error_code: Some("missing".into()),
+            error_message: Some("no output line for this record".into()),
+            embedding: None,
+            file: String::new(),
+            line: 0,
+        }
+    }
+}
+
+/// Something in the output that is not a row: an unreadable line with no recordId, a duplicate,
+/// an id that was never input, a manifest that disagrees, a missing manifest.
+#[derive(Clone, Debug)]
+pub struct Problem {
+    pub file: String,
+    pub line: usize,
+    pub record_id: Option<String>,
+    pub message: String,
+}
+
+/// A collection's result.
+#[derive(Clone, Debug, Default)]
+pub struct Results {
+    pub rows: Vec<Row>,
+    pub problems: Vec<Problem>,
+    /// Each `manifest.json.out` found: its path and every field (unknown ones kept).
+    pub manifests: Vec<(String, Map<String, Value>)>,
+    pub schema: Vec<Field>,
+}
+
+/// What to read.
+pub enum Source {
+    Path(PathBuf),
+    Bytes(Vec<u8>),
+}
+
+#[derive(Deserialize)]
+struct OutLine<'a> {
+    #[serde(rename = "recordId", borrow, default)]
+    record_id: Option<Cow<'a, str>>,
+    #[serde(rename = "modelOutput", borrow, default)]
+    model_output: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    error: Option<&'a RawValue>,
+}
+
+type Obj<'a> = HashMap<Cow<'a, str>, &'a RawValue>;
+
+fn get_str(o: &Obj<'_>, k: &str) -> Option<String> {
+    o.get(k)
+        .and_then(|v| serde_json::from_str::<String>(v.get()).ok())
+}
+
+fn get_u64(o: &Obj<'_>, k: &str) -> Option<u64> {
+    o.get(k)
+        .and_then(|v| serde_json::from_str::<u64>(v.get()).ok())
+}
+
+fn get_obj<'a>(o: &Obj<'a>, k: &str) -> Option<Obj<'a>> {
+    o.get(k)
+        .and_then(|v| serde_json::from_str::<Obj<'a>>(v.get()).ok())
+}
+
+/// `errorCode` may be a number or a string.
+fn code_of(v: &RawValue) -> String {
+    serde_json::from_str::<String>(v.get()).unwrap_or_else(|_| v.get().to_string())
+}
+
+/// Text, stop reason, token counts or embedding of a `modelOutput`, for every family.
+#[allow(clippy::struct_field_names)]
+struct Output {
+    text: Option<String>,
+    stop_reason: Option<String>,
+    input_tokens: Option<u64>,
+    output_tokens: Option<u64>,
+    embedding: Option<Vec<f64>>,
+}
+
+#[derive(Deserialize)]
+struct ClaudeBlock<'a> {
+    #[serde(rename = "type", borrow, default)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(default)]
+    text: Option<String>,
+    #[serde(borrow, default)]
+    input: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct TextBlock {
+    #[serde(default)]
+    text: Option<String>,
+}
+
+/// Reads a modelOutput; `Err((code, message))` when it reports an error itself or has an
+/// unknown shape.
+fn parse_output(raw: &RawValue) -> Result<Output, (String, String)> {
+    let o: Obj<'_> = serde_json::from_str(raw.get()).map_err(|_| {
+        (
+            "invalid_output".to_string(),
+            "modelOutput is not a JSON object".to_string(),
+        )
+    })?;
+    if let Some(e) = o.get("error") {
+        let msg = serde_json::from_str::<Obj<'_>>(e.get())
+            .ok()
+            .and_then(|eo| get_str(&eo, "errorMessage").or_else(|| get_str(&eo, "message")))
+            .or_else(|| serde_json::from_str::<String>(e.get()).ok())
+            .unwrap_or_else(|| e.get().to_string());
+        let code = serde_json::from_str::<Obj<'_>>(e.get())
+            .ok()
+            .and_then(|eo| eo.get("errorCode").map(|c| code_of(c)))
+            .unwrap_or_else(|| "model_error".into());
+        return Err((code, msg));
+    }
+    if let Some(content) = o.get("content") {
+        // Anthropic Claude messages.
+        let blocks: Vec<ClaudeBlock<'_>> = serde_json::from_str(content.get()).map_err(|_| {
+            (
+                "invalid_output".to_string(),
+                "modelOutput.content is not a list of blocks".to_string(),
+            )
+        })?;
+        let mut text = String::new();
+        for b in &blocks {
+            match b.kind.as_deref() {
+                Some("text") | None => text.push_str(b.text.as_deref().unwrap_or("")),
+                Some("tool_use") => {
+                    if let Some(input) = b.input {
+                        text.push_str(input.get());
+                    }
+                }
+                _ => {}
+            }
+        }
+        let usage = get_obj(&o, "usage");
+        return Ok(Output {
+            text: Some(text),
+            stop_reason: get_str(&o, "stop_reason"),
+            input_tokens: usage.as_ref().and_then(|u| get_u64(u, "input_tokens")),
+            output_tokens: usage.as_ref().and_then(|u| get_u64(u, "output_tokens")),
+            embedding: None,
+        });
+    }
+    if let Some(output) = get_obj(&o, "output") {
+        // Converse and Amazon Nova: output.message.content[].text
+        let text = get_obj(&output, "message")
+            .and_then(|m| m.get("content").map(|c| c.get().to_string()))
+            .and_then(|c| serde_json::from_str::<Vec<TextBlock>>(&c).ok())
+            .map(|blocks| {
+                blocks
+                    .into_iter()
+                    .filter_map(|b| b.text)
+                    .collect::<String>()
+            });
+        let usage = get_obj(&o, "usage");
+        return Ok(Output {
+            text,
+            stop_reason: get_str(&o, "stopReason"),
+            input_tokens: usage.as_ref().and_then(|u| get_u64(u, "inputTokens")),
+            output_tokens: usage.as_ref().and_then(|u| get_u64(u, "outputTokens")),
+            embedding: None,
+        });
+    }
+    if o.contains_key("generation") {
+        // Meta Llama.
+        return Ok(Output {
+            text: get_str(&o, "generation"),
+            stop_reason: get_str(&o, "stop_reason"),
+            input_tokens: get_u64(&o, "prompt_token_count"),
+            output_tokens: get_u64(&o, "generation_token_count"),
+            embedding: None,
+        });
+    }
+    if let Some(e) = o.get("embedding") {
+        // Titan text embeddings.
+        let v: Vec<f64> = serde_json::from_str(e.get()).map_err(|_| {
+            (
+                "invalid_output".to_string(),
+                "modelOutput.embedding is not a list of numbers".to_string(),
+            )
+        })?;
+        return Ok(Output {
+            text: None,
+            stop_reason: None,
+            input_tokens: get_u64(&o, "inputTextTokenCount"),
+            output_tokens: Some(0),
+            embedding: Some(v),
+        });
+    }
+    if let Some(results) = o.get("results") {
+        // Titan text generation.
+        let first = serde_json::from_str::<Vec<Obj<'_>>>(results.get())
+            .ok()
+            .and_then(|r| r.into_iter().next());
+        return Ok(Output {
+            text: first.as_ref().and_then(|r| get_str(r, "outputText")),
+            stop_reason: first.as_ref().and_then(|r| get_str(r, "completionReason")),
+            input_tokens: get_u64(&o, "inputTextTokenCount"),
+            output_tokens: first.as_ref().and_then(|r| get_u64(r, "tokenCount")),
+            embedding: None,
+        });
+    }
+    let mut keys: Vec<&str> = o.keys().map(AsRef::as_ref).collect();
+    keys.sort_unstable();
+    Err((
+        "invalid_output".into(),
+        format!("unknown modelOutput shape (keys: {})", keys.join(", ")),
+    ))
+}
+
+/// Finds `"recordId": "..."` in a line that is not JSON (a partial write, Python-style quotes).
+fn salvage_id(text: &str) -> Option<String> {
+    let pos = text
+        .find("\"recordId\"")
+        .or_else(|| text.find("'recordId'"))?;
+    let rest = text[pos + 10..]
+        .trim_start()
+        .strip_prefix(':')?
+        .trim_start();
+    let q = rest.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+    let inner = &rest[1..];
+    let end = inner.find(q)?;
+    let id = &inner[..end];
+    (!id.is_empty() && !id.contains('\\')).then(|| id.to_string())
+}
+
+enum Parsed {
+    Row(Row),
+    Problem(Problem),
+}
+
+fn apply_json(row: &mut Row, opts: &Options) {
+    if row.status != Status::Succeeded || (!opts.json && opts.schema.is_empty()) {
+        return;
+    }
+    let text = row.text.as_deref().unwrap_or("");
+    match extract_json(text, opts.prefill.as_deref()) {
+        Ok(v) => {
+            let mut missing: Vec<String> = Vec::new();
+            let mut fields = Vec::with_capacity(opts.schema.len());
+            for f in &opts.schema {
+                match v.get(&f.name) {
+                    Some(val) if f.kind.is_none_or(|k| k.matches(val)) => {
+                        fields.push(Some(val.clone()));
+                    }
+                    Some(val) => {
+                        missing.push(format!(
+                            "key {:?} is {} but should be {}",
+                            f.name,
+                            match val {
+                                Value::Null => "null",
+                                Value::Bool(_) => "bool",
+                                Value::Number(_) => "a number",
+                                Value::String(_) => "str",
+                                Value::Array(_) => "list",
+                                Value::Object(_) => "dict",
+                            },
+                            f.kind.map_or("", Kind::name)
+                        ));
+                        fields.push(Some(val.clone()));
+                    }
+                    None => {
+                        missing.push(format!("missing key {:?}", f.name));
+                        fields.push(None);
+                    }
+                }
+            }
+            if !opts.schema.is_empty() && !v.is_object() {
+                missing.insert(0, "the JSON answer is not an object".into());
+            }
+            row.fields = fields;
+            row.json = Some(v);
+            if !missing.is_empty() {
+                row.status = Status::InvalidOutput;
+                row.error_code = Some("invalid_output".into());
+                row.error_message = Some(missing.join("; "));
+            }
+        }
+        Err(reason) => {
+            row.fields = vec![None; opts.schema.len()];
+            row.status = Status::InvalidOutput;
+            row.error_code = Some("invalid_output".into());
+            row.error_message = Some(reason);
+        }
+    }
+}
+
+fn blank_row(id: String, file: &str, line: usize, opts: &Options) -> Row {
+    Row {
+        record_id: id,
+        status: Status::Failed,
+        text: None,
+        json: None,
+        fields: vec![None; opts.schema.len()],
+        stop_reason: None,
+        input_tokens: None,
+        output_tokens: None,
+        error_code: None,
+        error_message: None,
+        embedding: None,
+        file: file.to_string(),
+        line,
+    }
+}
+
+/// A line that is not a readable output record: marked on its recordId when one can be found.
+fn unreadable(raw: &[u8], file: &str, line: usize, opts: &Options) -> Option<Parsed> {
+    let text = String::from_utf8_lossy(raw);
+    if text.trim().is_empty() {
+        return None;
+    }
+    let why = match std::str::from_utf8(raw) {
+        Err(_) => "the line is not valid UTF-8".to_string(),
+        Ok(t) => match serde_json::from_str::<OutLine<'_>>(t) {
+            Err(e) if e.is_eof() => "the line is cut off (a partial write?)".to_string(),
+            Err(e) => format!("the line is not JSON: {e}"),
+            Ok(_) => "the line could not be read".to_string(),
+        },
+    };
+    Some(match salvage_id(&text) {
+        Some(id) => {
+            let mut r = blank_row(id, file, line, opts);
+            r.error_code = Some("unreadable_line".into());
+            r.error_message = Some(format!("{file}:{line}: {why}"));
+            Parsed::Row(r)
+        }
+        None => Parsed::Problem(Problem {
+            file: file.to_string(),
+            line,
+            record_id: None,
+            message: format!("{why}; no recordId found, so no record can be marked"),
+        }),
+    })
+}
+
+fn parse_line(raw: &[u8], file: &str, line: usize, opts: &Options) -> Option<Parsed> {
+    // serde_json checks UTF-8 as it reads strings: no separate pass over the (large) line.
+    let Ok(l) = serde_json::from_slice::<OutLine<'_>>(raw) else {
+        return unreadable(raw, file, line, opts);
+    };
+    let Some(id) = l.record_id.map(Cow::into_owned) else {
+        return Some(Parsed::Problem(Problem {
+            file: file.to_string(),
+            line,
+            record_id: None,
+            message: "the line has no recordId".into(),
+        }));
+    };
+    let mut r = blank_row(id, file, line, opts);
+    if let Some(e) = l.error {
+        let eo: Option<Obj<'_>> = serde_json::from_str(e.get()).ok();
+        r.error_code = Some(
+            eo.as_ref()
+                .and_then(|o| o.get("errorCode").map(|c| code_of(c)))
+                .unwrap_or_else(|| "error".into()),
+        );
+        r.error_message = Some(
+            eo.as_ref()
+                .and_then(|o| get_str(o, "errorMessage").or_else(|| get_str(o, "message")))
+                .unwrap_or_else(|| e.get().to_string()),
+        );
+        return Some(Parsed::Row(r));
+    }
+    let Some(mo) = l.model_output else {
+        r.error_code = Some("no_output".into());
+        r.error_message = Some("the line has neither modelOutput nor error".into());
+        return Some(Parsed::Row(r));
+    };
+    match parse_output(mo) {
+        Ok(out) => {
+            r.status = Status::Succeeded;
+            r.text = out.text;
+            r.stop_reason = out.stop_reason;
+            r.input_tokens = out.input_tokens;
+            r.output_tokens = out.output_tokens;
+            r.embedding = out.embedding;
+            apply_json(&mut r, opts);
+        }
+        Err((code, message)) => {
+            r.status = if code == "invalid_output" {
+                Status::InvalidOutput
+            } else {
+                Status::Failed
+            };
+            r.error_code = Some(code);
+            r.error_message = Some(message);
+        }
+    }
+    Some(Parsed::Row(r))
+}
+
+fn parse_stream(
+    reader: &mut dyn std::io::Read,
+    file: &str,
+    opts: &Options,
+    rows: &mut Vec<Row>,
+    problems: &mut Vec<Problem>,
+) -> Result<usize, Error> {
+    let mut lines_seen = 0usize;
+    lines::for_each_batch(reader, file, |blocks| {
+        let parsed: Vec<Vec<Parsed>> = blocks
+            .par_iter()
+            .map(|b| {
+                b.lines()
+                    .filter_map(|(n, text, _)| parse_line(text, file, n, opts))
+                    .collect()
+            })
+            .collect();
+        for block in parsed {
+            for p in block {
+                lines_seen += 1;
+                match p {
+                    Parsed::Row(r) => rows.push(r),
+                    Parsed::Problem(p) => problems.push(p),
+                }
+            }
+        }
+        Ok(())
+    })?;
+    if lines_seen == 0 {
+        problems.push(Problem {
+            file: file.to_string(),
+            line: 0,
+            record_id: None,
+            message: "the output file is empty".into(),
+        });
+    }
+    Ok(lines_seen)
+}
+
+/// Output files (`*.out` except the manifest) and manifests under `root`, in path order.
+fn find(root: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>, Vec<PathBuf>), Error> {
+    let io = |p: &Path, e: std::io::Error| Error::Io {
+        path: p.display().to_string(),
+        source: e,
+    };
+    if !root.exists() {
+        return Err(Error::NotFound {
+            path: root.display().to_string(),
+            message: "no such file or folder".into(),
+        });
+    }
+    if root.is_file() {
+        return Ok((vec![root.to_path_buf()], Vec::new(), Vec::new()));
+    }
+    let (mut outs, mut manifests, mut dirs) = (Vec::new(), Vec::new(), Vec::new());
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let mut has_out = false;
+        for entry in fs::read_dir(&dir).map_err(|e| io(&dir, e))? {
+            let p = entry.map_err(|e| io(&dir, e))?.path();
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if p.is_dir() {
+                stack.push(p);
+            } else if name == "manifest.json.out" {
+                manifests.push(p);
+            } else if Path::new(name).extension().is_some_and(|e| e == "out") {
+                outs.push(p);
+                has_out = true;
+            }
+        }
+        if has_out {
+            dirs.push(dir);
+        }
+    }
+    outs.sort();
+    manifests.sort();
+    dirs.sort();
+    Ok((outs, manifests, dirs))
+}
+
+/// Reads batch outputs into rows.
+pub fn read_results(source: &Source, opts: &Options) -> Result<Results, Error> {
+    let mut rows = Vec::new();
+    let mut problems = Vec::new();
+    let mut manifests = Vec::new();
+    match source {
+        Source::Bytes(b) => {
+            parse_stream(&mut b.as_slice(), "<bytes>", opts, &mut rows, &mut problems)?;
+        }
+        Source::Path(root) => {
+            let (outs, manifest_paths, dirs) = find(root)?;
+            if outs.is_empty() {
+                return Err(Error::NotFound {
+                    path: root.display().to_string(),
+                    message: "no batch output files (*.jsonl.out) here".into(),
+                });
+            }
+            for p in &outs {
+                let name = p.display().to_string();
+                let mut f = fs::File::open(p).map_err(|e| Error::Io {
+                    path: name.clone(),
+                    source: e,
+                })?;
+                parse_stream(&mut f, &name, opts, &mut rows, &mut problems)?;
+            }
+            for p in &manifest_paths {
+                let name = p.display().to_string();
+                let text = fs::read(p).map_err(|e| Error::Io {
+                    path: name.clone(),
+                    source: e,
+                })?;
+                match serde_json::from_slice::<Map<String, Value>>(&text) {
+                    Ok(m) => manifests.push((name, m)),
+                    Err(e) => problems.push(Problem {
+                        file: name,
+                        line: 0,
+                        record_id: None,
+                        message: format!("manifest is not a JSON object: {e}"),
+                    }),
+                }
+            }
+            for d in &dirs {
+                if !d.join("manifest.json.out").exists() && root.is_dir() {
+                    problems.push(Problem {
+                        file: d.display().to_string(),
+                        line: 0,
+                        record_id: None,
+                        message: "no manifest.json.out beside these outputs (the job may still be running, or the download is incomplete)".into(),
+                    });
+                }
+            }
+        }
+    }
+    check_manifests(&manifests, &rows, &mut problems);
+    let rows = settle(rows, opts.inputs.as_deref(), &mut problems);
+    Ok(Results {
+        rows,
+        problems,
+        manifests,
+        schema: opts.schema.clone(),
+    })
+}
+
+/// Cross-checks manifest counts against the lines read (one manifest per job folder).
+fn check_manifests(
+    manifests: &[(String, Map<String, Value>)],
+    rows: &[Row],
+    problems: &mut Vec<Problem>,
+) {
+    for (path, m) in manifests {
+        let dir = Path::new(path)
+            .parent()
+            .map(|d| d.display().to_string())
+            .unwrap_or_default();
+        let in_dir: Vec<&Row> = rows
+            .iter()
+            .filter(|r| {
+                Path::new(&r.file).parent().map(|d| d.display().to_string()) == Some(dir.clone())
+            })
+            .collect();
+        let ok = in_dir
+            .iter()
+            .filter(|r| matches!(r.status, Status::Succeeded | Status::InvalidOutput))
+            .count() as u64;
+        let failed = in_dir.len() as u64 - ok;
+        for (key, seen) in [
+            ("processedRecordCount", in_dir.len() as u64),
+            ("successRecordCount", ok),
+            ("errorRecordCount", failed),
+        ] {
+            if let Some(n) = m.get(key).and_then(Value::as_u64) {
+                if n != seen {
+                    problems.push(Problem {
+                        file: path.clone(),
+                        line: 0,
+                        record_id: None,
+                        message: format!("manifest says {key}={n}, the output files have {seen}"),
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// One row per record: duplicates reported (the best status kept), inputs joined.
+fn settle(rows: Vec<Row>, inputs: Option<&[String]>, problems: &mut Vec<Problem>) -> Vec<Row> {
+    let mut by_id: HashMap<String, usize> = HashMap::with_capacity(rows.len());
+    let mut kept: Vec<Row> = Vec::with_capacity(rows.len());
+    for r in rows {
+        if let Some(&i) = by_id.get(&r.record_id) {
+            problems.push(Problem {
+                file: r.file.clone(),
+                line: r.line,
+                record_id: Some(r.record_id.clone()),
+                message: format!(
+                    "recordId {:?} appears again (first at {}:{}); the {} one is kept",
+                    r.record_id,
+                    kept[i].file,
+                    kept[i].line,
+                    if r.status < kept[i].status {
+                        "later"
+                    } else {
+                        "first"
+                    }
+                ),
+            });
+            if r.status < kept[i].status {
+                kept[i] = r;
+            }
+            continue;
+        }
+        by_id.insert(r.record_id.clone(), kept.len());
+        kept.push(r);
+    }
+    let Some(inputs) = inputs else { return kept };
+    let wanted: HashSet<&str> = inputs.iter().map(String::as_str).collect();
+    for r in &kept {
+        if !wanted.contains(r.record_id.as_str()) {
+            problems.push(Problem {
+                file: r.file.clone(),
+                line: r.line,
+                record_id: Some(r.record_id.clone()),
+                message: format!(
+                    "recordId {:?} is in the output but was never input",
+                    r.record_id
+                ),
+            });
+        }
+    }
+    let mut slots: Vec<Option<Row>> = kept.into_iter().map(Some).collect();
+    let mut seen = HashSet::with_capacity(inputs.len());
+    let mut out = Vec::with_capacity(inputs.len());
+    for id in inputs {
+        if !seen.insert(id.as_str()) {
+            continue;
+        }
+        match by_id.get(id).and_then(|&i| slots[i].take()) {
+            Some(r) => out.push(r),
+            None => out.push(Row::missing(id.clone())),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn salvages_ids() {
+        assert_eq!(
+            salvage_id(r#"{ "recordId" : "3223593EFGH", "modelOutput" : {'a': 1}}"#).as_deref(),
+            Some("3223593EFGH")
+        );
+        assert_eq!(
+            salvage_id(r#"{"recordId": "abc", "modelOutp"#).as_deref(),
+            Some("abc")
+        );
+        assert_eq!(salvage_id("garbage"), None);
+    }
+}
