@@ -16,6 +16,13 @@ pub enum Error {
     /// A file or folder that does not exist.
     #[error("{path}: {message}")]
     NotFound { path: String, message: String },
+    /// An AWS call failed: the service's error code, its message and what to fix.
+    #[error("{code}: {message}{}", if hint.is_empty() { String::new() } else { format!(" ({hint})") })]
+    Aws {
+        code: String,
+        message: String,
+        hint: String,
+    },
     /// Any other I/O error, with the path it concerns.
     #[error("{path}: {source}")]
     Io {

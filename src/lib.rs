@@ -3,6 +3,7 @@
 //! One module per pipeline stage; none of them knows Python. `py` is the binding layer: it only
 //! converts types, releases the GIL and maps [`error::Error`] to Python exceptions.
 
+pub mod aws;
 pub mod clean;
 pub mod collect;
 pub mod cost;

@@ -2,13 +2,15 @@
 
 The stages: :func:`clean` (HTML, WordPress, Markdown to text, in parallel Rust), :func:`pack`
 (rows to batch records) with :meth:`Records.write` (shards within the quotas), :func:`validate`;
-then submit, monitor, collect and report as they land.
+:class:`Client` and :class:`Job` (submit, monitor, stop, download), :func:`read_results` and
+:func:`cost_report`; :mod:`bedrock_batch.emulator` runs all of it offline.
 """
 
 from __future__ import annotations
 
-from . import exceptions
+from . import emulator, exceptions, iam
 from ._core import __version__
+from .aws import Check, Client, Job
 from .clean import clean, clean_html, clean_markdown, detect_format
 from .collect import CostReport, Results, cost_report, read_results
 from .exceptions import (
@@ -24,9 +26,12 @@ from .validate import Problem, ValidationReport, validate
 
 __all__ = [
     "BedrockBatchError",
+    "Check",
+    "Client",
     "CostReport",
     "InputError",
     "InputTypeError",
+    "Job",
     "NotFoundError",
     "Problem",
     "Prompt",
@@ -42,7 +47,9 @@ __all__ = [
     "clean_markdown",
     "cost_report",
     "detect_format",
+    "emulator",
     "exceptions",
+    "iam",
     "model_info",
     "pack",
     "read_results",

@@ -1,7 +1,8 @@
 """The compiled core of bedrock-batch (Rust). Use the functions re-exported by ``bedrock_batch``."""
 
+import builtins
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal, final
 
@@ -10,6 +11,7 @@ __all__ = [
     "Quotas",
     "Records",
     "Shard",
+    "_AwsClient",
     "_Results",
     "__version__",
     "clean_batch",
@@ -22,6 +24,7 @@ __all__ = [
     "pack_columns",
     "price_table",
     "read_results_core",
+    "valid_job_name",
     "validate_input",
 ]
 
@@ -275,3 +278,100 @@ def cost_estimate(
     prices: Mapping[str, float] | None = None,
 ) -> dict[str, Any]:
     """Cost of token counts at on-demand and batch prices (the cost report's arithmetic)."""
+
+@final
+class _AwsClient:
+    """S3 + Bedrock clients (the Rust core of ``bedrock_batch.Client``). Each call has an
+    ``_async`` twin returning an awaitable."""
+
+    def __new__(
+        cls,
+        *,
+        region: str | None = None,
+        profile: str | None = None,
+        endpoint_url: str | None = None,
+        access_key_id: str | None = None,
+        secret_access_key: str | None = None,
+        session_token: str | None = None,
+        connect_timeout: float | None = None,
+        max_attempts: int | None = None,
+    ) -> _AwsClient: ...
+    @property
+    def region(self) -> str | None:
+        """The region the client resolved (None when none is configured)."""
+    @property
+    def endpoint_url(self) -> str | None:
+        """The endpoint override, if any."""
+    def upload(self, local: str, uri: str) -> list[tuple[str, int, str]]:
+        """Uploads a file or folder to an S3 URI: [(key, bytes, etag)]."""
+    def upload_async(self, local: str, uri: str) -> Awaitable[list[tuple[str, int, str]]]: ...
+    def download(self, uri: str, dir: str) -> list[str]:
+        """Downloads every object under an S3 URI into a folder: the local paths."""
+    def download_async(self, uri: str, dir: str) -> Awaitable[list[str]]: ...
+    def submit(
+        self,
+        local: str,
+        *,
+        name: str,
+        role_arn: str,
+        model_id: str,
+        input_uri: str,
+        output_uri: str,
+        client_request_token: str | None = None,
+        kms_key: str | None = None,
+        timeout_hours: int | None = None,
+        tags: list[tuple[str, str]] | None = None,
+        converse: bool = False,
+        subnet_ids: list[str] | None = None,
+        security_group_ids: list[str] | None = None,
+    ) -> dict[str, Any]:
+        """Uploads a job folder to ``input_uri`` and creates the job."""
+    def submit_async(
+        self,
+        local: str,
+        *,
+        name: str,
+        role_arn: str,
+        model_id: str,
+        input_uri: str,
+        output_uri: str,
+        client_request_token: str | None = None,
+        kms_key: str | None = None,
+        timeout_hours: int | None = None,
+        tags: list[tuple[str, str]] | None = None,
+        converse: bool = False,
+        subnet_ids: list[str] | None = None,
+        security_group_ids: list[str] | None = None,
+    ) -> Awaitable[dict[str, Any]]: ...
+    def get_job(self, job: str) -> dict[str, Any]:
+        """GetModelInvocationJob as a dict."""
+    def get_job_async(self, job: str) -> Awaitable[dict[str, Any]]: ...
+    def list_jobs(
+        self,
+        *,
+        status: str | None = None,
+        name_contains: str | None = None,
+        submitted_after: float | None = None,
+        max_results: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """ListModelInvocationJobs (all pages) as dicts."""
+    def list_jobs_async(
+        self,
+        *,
+        status: str | None = None,
+        name_contains: str | None = None,
+        submitted_after: float | None = None,
+        max_results: int | None = None,
+    ) -> Awaitable[list[dict[str, Any]]]: ...
+    def stop_job(self, job: str) -> None:
+        """StopModelInvocationJob."""
+    def stop_job_async(self, job: str) -> Awaitable[None]: ...
+    def probe(self, uri: str) -> list[tuple[str, bool, str]]:
+        """Write, read, list and delete a probe object under an S3 URI: [(step, ok, error)]."""
+    def probe_async(self, uri: str) -> Awaitable[list[tuple[str, bool, str]]]: ...
+    def list(self, uri: str) -> list[tuple[str, int]]:
+        """Objects under an S3 URI: [(key, size)]."""
+    def list_async(self, uri: str) -> Awaitable[builtins.list[tuple[str, int]]]: ...
+
+def valid_job_name(name: str) -> str:
+    """A job name made valid for Bedrock."""

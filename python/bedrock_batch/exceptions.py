@@ -9,10 +9,18 @@ Messages name the record, line and field concerned.
 from __future__ import annotations
 
 __all__ = [
+    "AccessDeniedError",
+    "AwsConnectionError",
+    "AwsError",
+    "AwsNotFoundError",
+    "AwsValidationError",
     "BedrockBatchError",
+    "ConflictError",
     "InputError",
     "InputTypeError",
     "NotFoundError",
+    "QuotaExceededError",
+    "ThrottlingError",
     "ValidationError",
 ]
 
@@ -39,3 +47,37 @@ class ValidationError(InputError):
     def __init__(self, message: str, report: object = None) -> None:
         super().__init__(message)
         self.report = report
+
+
+class AwsError(BedrockBatchError):
+    """An AWS call failed. ``code`` is the service's error code; the message says what to fix."""
+
+    code: str = "Unknown"
+
+
+class AccessDeniedError(AwsError, PermissionError):
+    """AccessDenied: the caller (or the job's role) lacks a permission; the message names it."""
+
+
+class ThrottlingError(AwsError):
+    """Still throttled after the retries with backoff."""
+
+
+class AwsValidationError(AwsError, ValueError):
+    """Bedrock rejected a request value (a name, ARN, URI, timeout...)."""
+
+
+class ConflictError(AwsError):
+    """The job's state does not allow this (already stopping, finished...)."""
+
+
+class QuotaExceededError(AwsError):
+    """Too many submitted + in-progress jobs for the model."""
+
+
+class AwsNotFoundError(AwsError, NotFoundError):
+    """No such job, bucket or object."""
+
+
+class AwsConnectionError(AwsError, ConnectionError):
+    """The endpoint could not be reached (refused, unresolvable, timed out)."""

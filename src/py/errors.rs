@@ -31,6 +31,29 @@ pub fn to_py(py: Python<'_>, err: Error) -> PyErr {
         Error::InvalidType(_) => raise(py, "InputTypeError", message, PyTypeError::new_err),
         Error::NotFound { .. } => raise(py, "NotFoundError", message, PyValueError::new_err),
         Error::Io { .. } => raise(py, "BedrockBatchError", message, PyRuntimeError::new_err),
+        Error::Aws { code, .. } => {
+            let name = match code.as_str() {
+                "AccessDeniedException"
+                | "AccessDenied"
+                | "InvalidAccessKeyId"
+                | "SignatureDoesNotMatch" => "AccessDeniedError",
+                "ThrottlingException" | "SlowDown" | "TooManyRequestsException" => {
+                    "ThrottlingError"
+                }
+                "ValidationException" => "AwsValidationError",
+                "ConflictException" => "ConflictError",
+                "ServiceQuotaExceededException" => "QuotaExceededError",
+                "ResourceNotFoundException" | "NoSuchBucket" | "NoSuchKey" | "NotFound" => {
+                    "AwsNotFoundError"
+                }
+                "ConnectionError" => "AwsConnectionError",
+                _ => "AwsError",
+            };
+            let err = raise(py, name, message, PyRuntimeError::new_err);
+            // The service's error code, for callers that branch on it.
+            let _ = err.value(py).setattr("code", code);
+            err
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 //! The Python module `bedrock_batch._core`: type conversion, GIL release and error mapping only.
 
+mod aws;
 mod clean;
 mod collect;
 mod errors;
@@ -8,6 +9,8 @@ mod runtime;
 
 #[pyo3::pymodule]
 mod _core {
+    #[pymodule_export]
+    use super::aws::{valid_job_name, PyAwsClient};
     #[pymodule_export]
     use super::clean::{clean_batch, clean_html, clean_markdown, detect_format};
     #[pymodule_export]

@@ -1,0 +1,498 @@
+//! Python bindings of the AWS layer: every call as a sync method (the GIL released while the
+//! shared tokio runtime blocks; works inside a running event loop, e.g. Jupyter) and an `_async`
+//! twin returning an awaitable.
+
+use std::future::Future;
+use std::path::PathBuf;
+
+use pyo3::prelude::*;
+use pyo3::IntoPyObject;
+
+use super::errors::to_py;
+use crate::aws::{self, Client, ClientConfig, JobInfo, JobRequest, ListFilter};
+use crate::error::Error;
+
+fn runtime() -> &'static tokio::runtime::Runtime {
+    pyo3_async_runtimes::tokio::get_runtime()
+}
+
+fn block<T: Send>(
+    py: Python<'_>,
+    fut: impl Future<Output = Result<T, Error>> + Send,
+) -> PyResult<T> {
+    py.detach(|| runtime().block_on(fut))
+        .map_err(|e| to_py(py, e))
+}
+
+fn spawn<'py, T>(
+    py: Python<'py>,
+    fut: impl Future<Output = Result<T, Error>> + Send + 'static,
+) -> PyResult<Bound<'py, PyAny>>
+where
+    T: for<'a> IntoPyObject<'a> + Send + 'static,
+{
+    pyo3_async_runtimes::tokio::future_into_py(py, async move {
+        fut.await.map_err(|e| Python::attach(|py| to_py(py, e)))
+    })
+}
+
+/// A job as a dict for Python.
+#[derive(IntoPyObject)]
+pub struct PyJobInfo {
+    job_arn: String,
+    job_name: Option<String>,
+    model_id: String,
+    status: Option<String>,
+    message: Option<String>,
+    submit_time: Option<f64>,
+    last_modified_time: Option<f64>,
+    end_time: Option<f64>,
+    input_uri: Option<String>,
+    output_uri: Option<String>,
+    role_arn: String,
+    client_request_token: Option<String>,
+    timeout_hours: Option<i32>,
+    invocation_type: Option<String>,
+    total_records: Option<i64>,
+    processed_records: Option<i64>,
+    success_records: Option<i64>,
+    error_records: Option<i64>,
+}
+
+impl From<JobInfo> for PyJobInfo {
+    fn from(j: JobInfo) -> Self {
+        PyJobInfo {
+            job_arn: j.job_arn,
+            job_name: j.job_name,
+            model_id: j.model_id,
+            status: j.status,
+            message: j.message,
+            submit_time: j.submit_time,
+            last_modified_time: j.last_modified_time,
+            end_time: j.end_time,
+            input_uri: j.input_uri,
+            output_uri: j.output_uri,
+            role_arn: j.role_arn,
+            client_request_token: j.client_request_token,
+            timeout_hours: j.timeout_hours,
+            invocation_type: j.invocation_type,
+            total_records: j.total_records,
+            processed_records: j.processed_records,
+            success_records: j.success_records,
+            error_records: j.error_records,
+        }
+    }
+}
+
+/// What a submit did.
+#[derive(IntoPyObject)]
+pub struct Submitted {
+    job_arn: String,
+    client_request_token: String,
+    files: usize,
+    bytes: u64,
+}
+
+/// S3 + Bedrock clients (the Rust core of `bedrock_batch.Client`).
+#[pyclass(frozen, module = "bedrock_batch", name = "_AwsClient")]
+pub struct PyAwsClient {
+    inner: Client,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn job_request(
+    name: &str,
+    role_arn: String,
+    model_id: String,
+    input_uri: String,
+    output_uri: String,
+    token: Option<String>,
+    kms_key: Option<String>,
+    timeout_hours: Option<i32>,
+    tags: Option<Vec<(String, String)>>,
+    converse: bool,
+    subnet_ids: Option<Vec<String>>,
+    security_group_ids: Option<Vec<String>>,
+) -> JobRequest {
+    JobRequest {
+        name: aws::job_name(name),
+        role_arn,
+        model_id,
+        input_uri,
+        output_uri,
+        client_request_token: token,
+        kms_key,
+        timeout_hours,
+        tags: tags.unwrap_or_default(),
+        converse,
+        subnet_ids: subnet_ids.unwrap_or_default(),
+        security_group_ids: security_group_ids.unwrap_or_default(),
+    }
+}
+
+/// Uploads a job folder and creates the job; the idempotency token is derived from the content
+/// and the request, so a retried submit never creates a second billed job.
+async fn submit(client: Client, local: PathBuf, mut req: JobRequest) -> Result<Submitted, Error> {
+    let uploaded = client.upload(&local, &req.input_uri).await?;
+    if uploaded.is_empty() {
+        return Err(Error::InvalidInput(format!(
+            "{}: nothing to upload",
+            local.display()
+        )));
+    }
+    let token = req.client_request_token.clone().unwrap_or_else(|| {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        for part in [
+            aws::content_digest(&uploaded).as_str(),
+            &req.model_id,
+            &req.role_arn,
+            &req.input_uri,
+            &req.output_uri,
+            &req.name,
+        ] {
+            h.update(part.as_bytes());
+            h.update([0]);
+        }
+        hex::encode(h.finalize())
+    });
+    req.client_request_token = Some(token.clone());
+    let arn = client.create_job(&req).await?;
+    Ok(Submitted {
+        job_arn: arn,
+        client_request_token: token,
+        files: uploaded.len(),
+        bytes: uploaded.iter().map(|u| u.bytes).sum(),
+    })
+}
+
+/// Writes, reads, lists and deletes a probe object under `uri` (preflight).
+async fn probe(client: Client, uri: String) -> Result<Vec<(String, bool, String)>, Error> {
+    let (bucket, prefix) = aws::parse_s3_uri(&uri)?;
+    let key = format!(
+        "{}{}.bedrock-batch-preflight",
+        prefix,
+        if prefix.is_empty() || prefix.ends_with('/') {
+            ""
+        } else {
+            "/"
+        }
+    );
+    let mut out = Vec::new();
+    let step = |name: &str, r: Result<(), Error>| {
+        (
+            name.to_string(),
+            r.is_ok(),
+            r.err().map(|e| e.to_string()).unwrap_or_default(),
+        )
+    };
+    let put = client
+        .s3
+        .put_object()
+        .bucket(&bucket)
+        .key(&key)
+        .body(aws_sdk_s3::primitives::ByteStream::from_static(b"probe"))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| aws::sdk_error(&format!("PutObject s3://{bucket}/{key}"), e));
+    let wrote = put.is_ok();
+    out.push(step("write", put));
+    let get = client
+        .s3
+        .get_object()
+        .bucket(&bucket)
+        .key(&key)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| aws::sdk_error("GetObject", e));
+    out.push(step("read", get));
+    let list = client.list(&uri).await.map(|_| ());
+    out.push(step("list", list));
+    if wrote {
+        let del = client
+            .s3
+            .delete_object()
+            .bucket(&bucket)
+            .key(&key)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| aws::sdk_error("DeleteObject", e));
+        out.push(step("delete", del));
+    }
+    Ok(out)
+}
+
+#[pymethods]
+impl PyAwsClient {
+    #[new]
+    #[pyo3(signature = (*, region = None, profile = None, endpoint_url = None, access_key_id = None, secret_access_key = None, session_token = None, connect_timeout = None, max_attempts = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        region: Option<String>,
+        profile: Option<String>,
+        endpoint_url: Option<String>,
+        access_key_id: Option<String>,
+        secret_access_key: Option<String>,
+        session_token: Option<String>,
+        connect_timeout: Option<f64>,
+        max_attempts: Option<u32>,
+    ) -> PyResult<Self> {
+        let cfg = ClientConfig {
+            region,
+            profile,
+            endpoint_url,
+            access_key_id,
+            secret_access_key,
+            session_token,
+            connect_timeout: connect_timeout.map(std::time::Duration::from_secs_f64),
+            max_attempts,
+        };
+        let inner = block(py, Client::new(cfg))?;
+        Ok(PyAwsClient { inner })
+    }
+
+    /// The region the client resolved (None when none is configured).
+    #[getter]
+    fn region(&self) -> Option<String> {
+        self.inner.region.clone()
+    }
+
+    /// The endpoint override, if any.
+    #[getter]
+    fn endpoint_url(&self) -> Option<String> {
+        self.inner.endpoint_url.clone()
+    }
+
+    /// Uploads a file or folder to an S3 URI: [(key, bytes, etag)].
+    fn upload(
+        &self,
+        py: Python<'_>,
+        local: PathBuf,
+        uri: String,
+    ) -> PyResult<Vec<(String, u64, String)>> {
+        let c = self.inner.clone();
+        let up = block(py, async move { c.upload(&local, &uri).await })?;
+        Ok(up.into_iter().map(|u| (u.key, u.bytes, u.etag)).collect())
+    }
+
+    fn upload_async<'py>(
+        &self,
+        py: Python<'py>,
+        local: PathBuf,
+        uri: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let c = self.inner.clone();
+        spawn(py, async move {
+            let up = c.upload(&local, &uri).await?;
+            Ok(up
+                .into_iter()
+                .map(|u| (u.key, u.bytes, u.etag))
+                .collect::<Vec<_>>())
+        })
+    }
+
+    /// Objects under an S3 URI: [(key, size)].
+    fn list(&self, py: Python<'_>, uri: String) -> PyResult<Vec<(String, u64)>> {
+        let c = self.inner.clone();
+        block(py, async move { c.list(&uri).await })
+    }
+
+    fn list_async<'py>(&self, py: Python<'py>, uri: String) -> PyResult<Bound<'py, PyAny>> {
+        let c = self.inner.clone();
+        spawn(py, async move { c.list(&uri).await })
+    }
+
+    /// Downloads every object under an S3 URI into a folder: the local paths.
+    fn download(&self, py: Python<'_>, uri: String, dir: PathBuf) -> PyResult<Vec<PathBuf>> {
+        let c = self.inner.clone();
+        block(py, async move { c.download(&uri, &dir).await })
+    }
+
+    fn download_async<'py>(
+        &self,
+        py: Python<'py>,
+        uri: String,
+        dir: PathBuf,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let c = self.inner.clone();
+        spawn(py, async move { c.download(&uri, &dir).await })
+    }
+
+    /// Uploads a job folder to `input_uri` and creates the job.
+    #[pyo3(signature = (local, *, name, role_arn, model_id, input_uri, output_uri, client_request_token = None, kms_key = None, timeout_hours = None, tags = None, converse = false, subnet_ids = None, security_group_ids = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn submit(
+        &self,
+        py: Python<'_>,
+        local: PathBuf,
+        name: &str,
+        role_arn: String,
+        model_id: String,
+        input_uri: String,
+        output_uri: String,
+        client_request_token: Option<String>,
+        kms_key: Option<String>,
+        timeout_hours: Option<i32>,
+        tags: Option<Vec<(String, String)>>,
+        converse: bool,
+        subnet_ids: Option<Vec<String>>,
+        security_group_ids: Option<Vec<String>>,
+    ) -> PyResult<Submitted> {
+        let req = job_request(
+            name,
+            role_arn,
+            model_id,
+            input_uri,
+            output_uri,
+            client_request_token,
+            kms_key,
+            timeout_hours,
+            tags,
+            converse,
+            subnet_ids,
+            security_group_ids,
+        );
+        block(py, submit(self.inner.clone(), local, req))
+    }
+
+    #[pyo3(signature = (local, *, name, role_arn, model_id, input_uri, output_uri, client_request_token = None, kms_key = None, timeout_hours = None, tags = None, converse = false, subnet_ids = None, security_group_ids = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn submit_async<'py>(
+        &self,
+        py: Python<'py>,
+        local: PathBuf,
+        name: &str,
+        role_arn: String,
+        model_id: String,
+        input_uri: String,
+        output_uri: String,
+        client_request_token: Option<String>,
+        kms_key: Option<String>,
+        timeout_hours: Option<i32>,
+        tags: Option<Vec<(String, String)>>,
+        converse: bool,
+        subnet_ids: Option<Vec<String>>,
+        security_group_ids: Option<Vec<String>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let req = job_request(
+            name,
+            role_arn,
+            model_id,
+            input_uri,
+            output_uri,
+            client_request_token,
+            kms_key,
+            timeout_hours,
+            tags,
+            converse,
+            subnet_ids,
+            security_group_ids,
+        );
+        spawn(py, submit(self.inner.clone(), local, req))
+    }
+
+    /// GetModelInvocationJob as a dict.
+    fn get_job(&self, py: Python<'_>, job: String) -> PyResult<PyJobInfo> {
+        let c = self.inner.clone();
+        block(
+            py,
+            async move { c.get_job(&job).await.map(PyJobInfo::from) },
+        )
+    }
+
+    fn get_job_async<'py>(&self, py: Python<'py>, job: String) -> PyResult<Bound<'py, PyAny>> {
+        let c = self.inner.clone();
+        spawn(
+            py,
+            async move { c.get_job(&job).await.map(PyJobInfo::from) },
+        )
+    }
+
+    /// ListModelInvocationJobs (all pages) as dicts.
+    #[pyo3(signature = (*, status = None, name_contains = None, submitted_after = None, max_results = None))]
+    fn list_jobs(
+        &self,
+        py: Python<'_>,
+        status: Option<String>,
+        name_contains: Option<String>,
+        submitted_after: Option<f64>,
+        max_results: Option<i32>,
+    ) -> PyResult<Vec<PyJobInfo>> {
+        let c = self.inner.clone();
+        let f = ListFilter {
+            status,
+            name_contains,
+            submitted_after,
+            max_results,
+        };
+        block(py, async move {
+            Ok(c.list_jobs(&f)
+                .await?
+                .into_iter()
+                .map(PyJobInfo::from)
+                .collect())
+        })
+    }
+
+    #[pyo3(signature = (*, status = None, name_contains = None, submitted_after = None, max_results = None))]
+    fn list_jobs_async<'py>(
+        &self,
+        py: Python<'py>,
+        status: Option<String>,
+        name_contains: Option<String>,
+        submitted_after: Option<f64>,
+        max_results: Option<i32>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let c = self.inner.clone();
+        let f = ListFilter {
+            status,
+            name_contains,
+            submitted_after,
+            max_results,
+        };
+        spawn(py, async move {
+            Ok(c.list_jobs(&f)
+                .await?
+                .into_iter()
+                .map(PyJobInfo::from)
+                .collect::<Vec<_>>())
+        })
+    }
+
+    /// StopModelInvocationJob.
+    fn stop_job(&self, py: Python<'_>, job: String) -> PyResult<()> {
+        let c = self.inner.clone();
+        block(py, async move { c.stop_job(&job).await })
+    }
+
+    fn stop_job_async<'py>(&self, py: Python<'py>, job: String) -> PyResult<Bound<'py, PyAny>> {
+        let c = self.inner.clone();
+        spawn(py, async move { c.stop_job(&job).await })
+    }
+
+    /// Write, read, list and delete a probe object under an S3 URI: [(step, ok, error)].
+    fn probe(&self, py: Python<'_>, uri: String) -> PyResult<Vec<(String, bool, String)>> {
+        block(py, probe(self.inner.clone(), uri))
+    }
+
+    fn probe_async<'py>(&self, py: Python<'py>, uri: String) -> PyResult<Bound<'py, PyAny>> {
+        spawn(py, probe(self.inner.clone(), uri))
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "_AwsClient(region={:?}, endpoint_url={:?})",
+            self.inner.region, self.inner.endpoint_url
+        )
+    }
+}
+
+/// A job name made valid for Bedrock.
+#[pyfunction]
+pub fn valid_job_name(name: &str) -> String {
+    aws::job_name(name)
+}
