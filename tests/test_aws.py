@@ -554,3 +554,106 @@ def test_submit_all_respects_the_concurrent_job_limit(
     ends = [j.info["end_time"] for j in jobs]
     submits = [j.info["submit_time"] for j in jobs]
     assert submits[1] >= ends[0] and submits[2] >= ends[1]
+
+
+def test_a_prefix_with_other_objects_is_refused(
+    emu: Emulator, client: bb.Client, tmp_path: Path
+) -> None:
+    emu.boto3_client("s3").put_object(Bucket=BUCKET, Key="in/stale/part-00009.jsonl", Body=b"{}\n")
+    with pytest.raises(
+        InputError, match=r"already holds 1 other object\(s\) \(e\.g\. in/stale/part-00009\.jsonl\)"
+    ):
+        client.submit(
+            write(records(100, "st"), tmp_path),
+            model=MODEL,
+            role_arn=emu.role_arn(),
+            input_uri=f"s3://{BUCKET}/in/stale/",
+            output_uri=f"s3://{BUCKET}/out/",
+            name="stale",
+        )
+
+
+def test_a_subset_of_shards_is_refused_and_tokens_can_be_renewed(
+    emu: Emulator, client: bb.Client, tmp_path: Path
+) -> None:
+    shards = records(300, "sub").write(tmp_path / "s", quotas=bb.Quotas(max_records_per_file=100))
+    assert len(shards) == 3
+    with pytest.raises(InputError, match="the shards given are 1 of the 3 files"):
+        client.submit(
+            shards[:1],
+            model=MODEL,
+            role_arn=emu.role_arn(),
+            input_uri=f"s3://{BUCKET}/in/sub/",
+            output_uri=f"s3://{BUCKET}/out/",
+            name="sub",
+        )
+    args: dict[str, Any] = {
+        "model": MODEL,
+        "role_arn": emu.role_arn(),
+        "input_uri": f"s3://{BUCKET}/in/renew/",
+        "output_uri": f"s3://{BUCKET}/out/",
+        "name": "renew",
+    }
+    first = client.submit(shards, **args)
+    first.wait(poll_interval=0.05, timeout=60, progress=False)
+    again = client.submit(shards, client_request_token="rerun2", **args)
+    assert again.arn != first.arn
+
+
+def test_submit_all_keeps_names_distinct_and_inputs_per_job(
+    emu: Emulator, client: bb.Client, tmp_path: Path
+) -> None:
+    recs = records(200, "per")
+    recs.write(tmp_path / "p", quotas=bb.Quotas(max_records_per_job=100))
+    long = "wordpress-article-summaries-ja-en-claude-haiku-4-5-2026-11-run-x"
+    jobs = client.submit_all(
+        tmp_path / "p",
+        model=MODEL,
+        role_arn=emu.role_arn(),
+        input_uri=f"s3://{BUCKET}/in/per/",
+        output_uri=f"s3://{BUCKET}/out/",
+        name=long,
+        records=recs,
+        poll_interval=0.05,
+    )
+    names = [j.refresh().name for j in jobs]
+    assert len(set(names)) == 2 and all(
+        n is not None and len(n) <= 63 and n.endswith(("-0001", "-0002")) for n in names
+    )
+    for j in jobs:
+        j.wait(poll_interval=0.05, timeout=60, progress=False)
+        res = j.results(tmp_path / "results")  # the same folder for both: one subfolder per job
+        assert res.summary() == {**res.summary(), "records": 100, "succeeded": 100, "missing": 0}
+    assert sorted(p.name for p in (tmp_path / "results").iterdir()) == sorted(
+        j.job_id for j in jobs
+    )
+
+
+def test_multi_file_jobs_are_validated_per_file(tmp_path: Path) -> None:
+    with bb.emulator.start(
+        time_scale=0.02, quotas=bb.Quotas(min_records_per_job=10, max_records_per_file=50)
+    ) as e:
+        e.create_bucket(BUCKET + "-mf")
+        recs = records(120, "mf")
+        shards = recs.write(
+            tmp_path, quotas=bb.Quotas(min_records_per_job=10, max_records_per_file=50)
+        )
+        assert len(shards) == 3
+        job = e.client().submit(
+            shards,
+            model=MODEL,
+            role_arn=e.role_arn(),
+            input_uri=f"s3://{BUCKET}-mf/in/",
+            output_uri=f"s3://{BUCKET}-mf/out/",
+            name="multi",
+        )
+        job.wait(poll_interval=0.05, timeout=60, progress=False)
+        assert job.status == "Completed", job.message
+
+
+def test_hostile_job_names_are_rejected_fast(emu: Emulator) -> None:
+    b = emu.boto3_client("bedrock")
+    t = time.monotonic()
+    with pytest.raises(b.exceptions.ValidationException):
+        b.list_model_invocation_jobs(nameContains="a" + "-" * 40 + "_")
+    assert time.monotonic() - t < 5

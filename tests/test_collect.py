@@ -451,3 +451,18 @@ def test_cost_report_from_results(tmp_path: Path) -> None:
         and abs(r.on_demand_cost - (90 * 120 / 1e6 * 1.0 + 90 * 45 / 1e6 * 5.0)) < 1e-12
     )
     assert r.records_per_minute == 45
+
+
+def test_join_never_touches_the_tables_own_columns() -> None:
+    df = pd.DataFrame({"recordId": ["R1", "R2"], "status": ["publish", "draft"]})
+    joined = bb.read_results(dump([claude_line("R1", "x")])).join(df, on="recordId")
+    assert list(joined["recordId"]) == ["R1", "R2"] and list(joined["status"]) == [
+        "publish",
+        "draft",
+    ]
+    assert list(joined["status_result"]) == ["succeeded", "missing"]
+
+
+def test_schema_keys_may_not_shadow_result_columns() -> None:
+    with pytest.raises(InputError, match="schema key 'status' is also a result column"):
+        bb.read_results(dump([claude_line("R1", '{"status": "x"}')]), schema=["status"])

@@ -47,6 +47,15 @@ def _job_dir(shards_or_dir: Any) -> Path:
     if not shards or not all(isinstance(s, Shard) for s in shards):
         raise InputError("submit takes a job folder, a .jsonl file, or the Shards of one job")
     dirs = {s.job_dir for s in shards}
+    if len(dirs) == 1:
+        folder = Path(next(iter(dirs)))
+        given = {Path(s.path).name for s in shards}
+        on_disk = {p.name for p in folder.glob("*.jsonl")}
+        if given != on_disk:
+            raise InputError(
+                f"the shards given are {len(given)} of the {len(on_disk)} files in {folder}: a job "
+                "uploads its whole folder; to run a subset, write it with Records.exclude() first"
+            )
     if len(dirs) != 1:
         raise InputError(
             f"these shards belong to {len(dirs)} jobs: submit each job folder (Client.submit_all)"
@@ -137,6 +146,19 @@ class Client:
 
     # --- jobs ---------------------------------------------------------------------------------
 
+    @staticmethod
+    def _check_prefix(folder: Path, input_uri: str, listing: list[tuple[str, int]]) -> None:
+        """Refuses an input prefix that holds other objects: Bedrock would read them too."""
+        files = [folder] if folder.is_file() else list(folder.iterdir())
+        names = {p.name for p in files if p.is_file() and not p.name.startswith(".")}
+        base = input_uri[5:].partition("/")[2]
+        stale = [k for k, _ in listing if k[len(base) :] not in names]
+        if stale:
+            raise InputError(
+                f"{input_uri} already holds {len(stale)} other object(s) (e.g. {stale[0]}): "
+                "Bedrock reads every .jsonl under the prefix; use a new prefix or delete them"
+            )
+
     def _submit_args(
         self,
         shards_or_dir: Any,
@@ -150,6 +172,7 @@ class Client:
         tags: Mapping[str, str] | None,
         kms_key: str | None,
         vpc: Mapping[str, Sequence[str]] | None,
+        client_request_token: str | None = None,
     ) -> tuple[Path, dict[str, Any]]:
         folder = _job_dir(shards_or_dir)
         if invocation not in ("auto", "invoke", "converse"):
@@ -173,6 +196,7 @@ class Client:
             "converse": converse,
             "subnet_ids": list((vpc or {}).get("subnet_ids", [])) or None,
             "security_group_ids": list((vpc or {}).get("security_group_ids", [])) or None,
+            "client_request_token": client_request_token,
         }
 
     def submit(
@@ -190,11 +214,14 @@ class Client:
         kms_key: str | None = None,
         vpc: Mapping[str, Sequence[str]] | None = None,
         records: Records | None = None,
+        client_request_token: str | None = None,
     ) -> Job:
         """Uploads one job's input (a job folder, a .jsonl file or its Shards) to ``input_uri``
         and creates the batch job. The name is made valid for Bedrock; the idempotency token is
         derived from the uploaded content and the request, so a retried submit never creates a
-        second billed job. ``invocation="auto"`` reads the input to tell Converse bodies."""
+        second billed job (pass ``client_request_token`` to run the same input again on
+        purpose). ``invocation="auto"`` reads the input to tell Converse bodies. An input prefix
+        that already holds other objects is refused: Bedrock would read them too."""
         folder, args = self._submit_args(
             shards_or_dir,
             model,
@@ -207,7 +234,9 @@ class Client:
             tags,
             kms_key,
             vpc,
+            client_request_token,
         )
+        self._check_prefix(folder, args["input_uri"], self._core.list(args["input_uri"]))
         out = self._core.submit(os.fspath(folder), **args)
         return Job(self, out["job_arn"], records=records)
 
@@ -226,6 +255,7 @@ class Client:
         kms_key: str | None = None,
         vpc: Mapping[str, Sequence[str]] | None = None,
         records: Records | None = None,
+        client_request_token: str | None = None,
     ) -> Job:
         folder, args = self._submit_args(
             shards_or_dir,
@@ -239,7 +269,10 @@ class Client:
             tags,
             kms_key,
             vpc,
+            client_request_token,
         )
+        listing = await self._core.list_async(args["input_uri"])
+        self._check_prefix(folder, args["input_uri"], listing)
         out = await self._core.submit_async(os.fspath(folder), **args)
         return Job(self, out["job_arn"], records=records)
 
@@ -265,6 +298,7 @@ class Client:
         if not folders:
             raise InputError(f"{out_dir} has no job-* folders (write them with Records.write)")
         active = {"Submitted", "Validating", "Scheduled", "InProgress", "Stopping"}
+        records: Records | None = options.pop("records", None)
         jobs: list[Job] = []
         for folder in folders:
             while (
@@ -274,7 +308,13 @@ class Client:
                 >= max_concurrent_jobs
             ):
                 time.sleep(poll_interval)
-            suffix = folder.name.removeprefix("job-")
+            suffix = "-" + folder.name.removeprefix("job-")
+            # Shorten the base, never the suffix: the jobs must keep distinct names.
+            job_name = _core.valid_job_name(name)[: 63 - len(suffix)] + suffix
+            mine = None
+            if records is not None:
+                ids = _ids_in(folder)
+                mine = records.exclude([i for i in records.ids if i not in ids])
             jobs.append(
                 self.submit(
                     folder,
@@ -282,7 +322,8 @@ class Client:
                     role_arn=role_arn,
                     input_uri=f"{input_uri.rstrip('/')}/{folder.name}/",
                     output_uri=output_uri,
-                    name=f"{name}-{suffix}",
+                    name=job_name,
+                    records=mine,
                     **options,
                 )
             )
@@ -357,6 +398,18 @@ class Client:
             )
         )
         return checks
+
+
+def _ids_in(folder: Path) -> set[str]:
+    ids: set[str] = set()
+    for f in sorted(folder.glob("*.jsonl")):
+        with open(f, encoding="utf-8") as fh:
+            for line in fh:
+                if line.strip():
+                    rid = json.loads(line).get("recordId")
+                    if rid is not None:
+                        ids.add(str(rid))
+    return ids
 
 
 def _epoch(t: Any) -> float | None:
@@ -502,14 +555,12 @@ class Job:
         return await self.client.download_async(self._output_prefix(), local_dir)
 
     def results(self, local_dir: str | os.PathLike[str] | None = None, **options: Any) -> Results:
-        """Downloads the outputs and reads them (``read_results`` options). A PartiallyCompleted,
-        Stopped or Expired job keeps every record that finished; with the Records it was
-        submitted from, the rest are ``missing`` and listed by ``retry_ids()``."""
-        target = (
-            Path(local_dir)
-            if local_dir is not None
-            else Path(tempfile.mkdtemp(prefix="bb-results-"))
-        )
+        """Downloads the outputs to ``local_dir/<jobId>/`` and reads them (``read_results``
+        options). A PartiallyCompleted, Stopped or Expired job keeps every record that finished;
+        with the Records it was submitted from, the rest are ``missing`` and listed by
+        ``retry_ids()``."""
+        base = Path(local_dir) if local_dir is not None else Path(tempfile.mkdtemp(prefix="bb-"))
+        target = base / self.job_id  # one folder per job: outputs of several jobs never mix
         self.download(target)
         if self.records is not None:
             options.setdefault("inputs", self.records)
@@ -518,11 +569,8 @@ class Job:
     async def results_async(
         self, local_dir: str | os.PathLike[str] | None = None, **options: Any
     ) -> Results:
-        target = (
-            Path(local_dir)
-            if local_dir is not None
-            else Path(tempfile.mkdtemp(prefix="bb-results-"))
-        )
+        base = Path(local_dir) if local_dir is not None else Path(tempfile.mkdtemp(prefix="bb-"))
+        target = base / self.job_id  # one folder per job: outputs of several jobs never mix
         await self.download_async(target)
         if self.records is not None:
             options.setdefault("inputs", self.records)
@@ -530,6 +578,7 @@ class Job:
 
 
 def _read(target: Path, options: dict[str, Any]) -> Results:
+    target.mkdir(parents=True, exist_ok=True)
     if not any(target.rglob("*.out")):
         inputs = options.get("inputs")
         if inputs is None:

@@ -129,12 +129,17 @@ class Results:
         """Left join onto ``df`` by its ``on`` column: every input row kept, with status and
         output columns; rows with no output get status ``missing``."""
         out = self.to_pandas().drop(columns=["file", "line"])
+        # Result columns that the table already has get a "_result" suffix; the table's own
+        # columns are never renamed or touched.
+        out = out.rename(columns={c: f"{c}_result" for c in out.columns if c in df.columns})
+        rid = "recordId_result" if "recordId" in df.columns else "recordId"
+        status = "status_result" if "status" in df.columns else "status"
         key = df[on].astype(str)
         merged = df.assign(_bb_key=key.values).merge(
-            out, how="left", left_on="_bb_key", right_on="recordId", suffixes=("", "_result")
+            out, how="left", left_on="_bb_key", right_on=rid
         )
-        merged["status"] = merged["status"].fillna("missing")
-        return merged.drop(columns=["_bb_key", "recordId"])
+        merged[status] = merged[status].fillna("missing")
+        return merged.drop(columns=["_bb_key", rid])
 
 
 def read_results(
@@ -159,6 +164,25 @@ def read_results(
             becomes a column; an answer that is not JSON or lacks a key is ``invalid_output``.
         prefill: the Prompt's assistant prefill (e.g. ``"{"``), put back in front of the answer.
     """
+    reserved = {
+        "recordId",
+        "status",
+        "text",
+        "stop_reason",
+        "input_tokens",
+        "output_tokens",
+        "error_code",
+        "error_message",
+        "embedding",
+        "json",
+        "file",
+        "line",
+    }
+    clash = [k for k in (schema or []) if k in reserved]
+    if clash:
+        raise InputError(
+            f"schema key {clash[0]!r} is also a result column; rename it in the prompt"
+        )
     ids = None if inputs is None else _input_ids(inputs, id_column)
     src = source if isinstance(source, bytes) else os.fspath(source)
     core = _core.read_results_core(src, inputs=ids, json=json, schema=schema, prefill=prefill)

@@ -49,6 +49,8 @@ impl Client {
             .timeout_config(
                 TimeoutConfig::builder()
                     .connect_timeout(cfg.connect_timeout.unwrap_or(Duration::from_secs(5)))
+                    // A server that accepts and never answers must not hang a notebook.
+                    .read_timeout(Duration::from_secs(120))
                     .build(),
             );
         if let Some(r) = &cfg.region {

@@ -94,6 +94,12 @@ fn clean_etag(e: Option<&str>) -> String {
     e.unwrap_or("").trim_matches('"').to_string()
 }
 
+/// With SSE-KMS, DSSE-KMS or SSE-C, S3's ETag is not an MD5 of the data: nothing to compare.
+fn etag_is_md5(sse: Option<&aws_sdk_s3::types::ServerSideEncryption>, sse_c: Option<&str>) -> bool {
+    use aws_sdk_s3::types::ServerSideEncryption as Sse;
+    sse_c.is_none() && !matches!(sse, Some(Sse::AwsKms | Sse::AwsKmsDsse))
+}
+
 impl Client {
     /// Uploads one file to `bucket/key`; parts in parallel above [`MULTIPART_THRESHOLD`]. The
     /// ETag S3 returns is checked against the MD5 computed here.
@@ -232,7 +238,8 @@ impl Client {
         }
         let want = format!("{}-{}", md5_hex(&concat), parts_done.len());
         let got = clean_etag(out.e_tag());
-        if !got.is_empty() && got != want {
+        let comparable = etag_is_md5(out.server_side_encryption(), None);
+        if comparable && !got.is_empty() && got != want {
             return Err(Error::Aws {
                 code: "ChecksumMismatch".into(),
                 message: format!("s3://{bucket}/{key}: S3 stored ETag {got}, expected {want}"),

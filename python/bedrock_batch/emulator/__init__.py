@@ -379,9 +379,15 @@ class Emulator:
         except (Invalid, ValueError) as e:
             raise _ApiError("ValidationException", str(e)) from None
         after = q.get("submitTimeAfter")
-        after_t = (
-            _dt.datetime.fromisoformat(after.replace("Z", "+00:00")).timestamp() if after else None
-        )
+        try:
+            from botocore.utils import parse_timestamp
+
+            after_t = parse_timestamp(after).timestamp() if after else None
+            first = int(q.get("nextToken", "0") or 0)
+        except (ValueError, TypeError) as e:
+            raise _ApiError(
+                "ValidationException", f"Invalid submitTimeAfter or nextToken: {e}"
+            ) from None
         with self._lock:
             jobs = sorted(
                 self._jobs.values(),
@@ -395,12 +401,11 @@ class Emulator:
             and ("nameContains" not in q or q["nameContains"] in j.request["jobName"])
             and (after_t is None or j.submit_time > after_t)
         ]
-        start = int(q.get("nextToken", "0") or 0)
         size = int(q.get("maxResults", "1000"))
-        page = jobs[start : start + size]
+        page = jobs[first : first + size]
         out: dict[str, Any] = {"invocationJobSummaries": [j.view() for j in page]}
-        if start + size < len(jobs):
-            out["nextToken"] = str(start + size)
+        if first + size < len(jobs):
+            out["nextToken"] = str(first + size)
         return out
 
     def _stop_job(self, ident: str) -> dict[str, Any]:
@@ -491,12 +496,19 @@ class Emulator:
             family = _core.model_info(model)["family"]
         except Exception:
             family = None
-        report = validate(
-            b"".join(v if v.endswith(b"\n") else v + b"\n" for v in data.values()),
-            model=model if family else None,
-            quotas=quotas,
-            invocation="converse" if converse else None,
-        )
+        import tempfile
+        from pathlib import Path
+
+        with tempfile.TemporaryDirectory(prefix="bb-emu-") as tmp:
+            for k, v in data.items():
+                (Path(tmp) / k.replace("/", "_")).write_bytes(v)
+            # Per file and per job, as Bedrock checks them.
+            report = validate(
+                tmp,
+                model=model if family else None,
+                quotas=quotas,
+                invocation="converse" if converse else None,
+            )
         errors = [p for p in report.problems if p.severity == "error"]
         if errors:
             shown = "; ".join(

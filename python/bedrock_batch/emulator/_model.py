@@ -37,6 +37,15 @@ class Invalid(Exception):
     """A request value that breaks the model; the message names the member."""
 
 
+# Patterns of the model whose nested quantifiers backtrack exponentially in Python's re on some
+# inputs (a run of hyphens then a bad character), mapped to equivalent unambiguous ones; the
+# shape's min/max length still applies.
+_EQUIVALENT = {
+    "[a-zA-Z0-9]{1,63}(-*[a-zA-Z0-9\\+\\-\\.]){0,63}": "[a-zA-Z0-9][-a-zA-Z0-9+.]*",
+    "[a-zA-Z0-9]{1,256}(-*[a-zA-Z0-9]){0,256}": "[a-zA-Z0-9]+(?:-+[a-zA-Z0-9]+)*",
+}
+
+
 def check(shape_name: str, value: Any, where: str) -> None:
     """Raises :class:`Invalid` when ``value`` does not fit the shape."""
     shape = service_model()["shapes"][shape_name]
@@ -81,7 +90,7 @@ def check(shape_name: str, value: Any, where: str) -> None:
                 f"Value at '{where}' failed to satisfy constraint: Member must have length between {shape.get('min', 0)} and {shape.get('max')}"
             )
         pattern = shape.get("pattern")
-        if pattern and not re.fullmatch(pattern, value):
+        if pattern and not re.fullmatch(_EQUIVALENT.get(pattern, pattern), value):
             raise Invalid(
                 f"Value '{value}' at '{where}' failed to satisfy constraint: Member must satisfy regular expression pattern: {pattern}"
             )
