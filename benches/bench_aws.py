@@ -4,8 +4,8 @@
 
 1. Upload a shard folder of --mb MB (8 files) to the emulator's S3: bb.Client.upload (Rust,
    multipart, parallel) against boto3's upload_file per file (its default TransferConfig).
-2. Submit --jobs jobs: asyncio.gather of Client.submit_async against the same number of
-   sequential boto3 put_object + create_model_invocation_job calls.
+2. Submit --jobs jobs: asyncio.gather of Client.submit_async against the same steps done by
+   boto3 sequentially (list the input prefix, put_object, create_model_invocation_job).
 Both sides talk HTTP to the same loopback endpoint; medians of --repeat runs.
 """
 
@@ -94,6 +94,8 @@ def main() -> None:
             run = next(counter)
             body = (small[0].path).read_bytes()
             for i in range(a.jobs):
+                # The same steps as Client.submit: check the prefix is empty, upload, create.
+                s3.list_objects_v2(Bucket="bench", Prefix=f"in/b{run}-{i}/")
                 s3.put_object(Bucket="bench", Key=f"in/b{run}-{i}/part-00001.jsonl", Body=body)
                 bedrock.create_model_invocation_job(
                     jobName=f"b{run}-{i}",

@@ -373,7 +373,7 @@ def test_200mb_upload_arrives_intact_in_parallel_parts(
             f.write(block)
             h.update(block)
     up = client.upload(folder, f"s3://{BUCKET}/big/")
-    assert len(up) == 1 and up[0][1] == 200 << 20 and up[0][2].endswith("-25")  # 25 parts of 8 MiB
+    assert len(up) == 1 and up[0][1] == 200 << 20 and up[0][2].endswith("-13")  # 13 parts of 16 MiB
     body = (
         emu.boto3_client("s3").get_object(Bucket=BUCKET, Key="big/part-00001.jsonl")["Body"].read()
     )

@@ -11,12 +11,14 @@ use sha2::Digest;
 use super::{sdk_error, Client};
 use crate::error::Error;
 
-/// Files above this size go up in parts.
-pub const MULTIPART_THRESHOLD: u64 = 16 << 20;
+/// Files above this size go up in parts (fewer, larger requests measured faster against S3
+/// servers than boto3's 8 MiB default).
+pub const MULTIPART_THRESHOLD: u64 = 64 << 20;
 /// Part size (S3's minimum is 5 MiB).
-pub const PART_SIZE: u64 = 8 << 20;
-/// Parts or files in flight at once.
+pub const PART_SIZE: u64 = 16 << 20;
+/// Files in flight at once, and parts in flight per file.
 pub const CONCURRENCY: usize = 8;
+pub const PART_CONCURRENCY: usize = 4;
 
 /// `s3://bucket/prefix` to (bucket, prefix without a leading slash).
 pub fn parse_s3_uri(uri: &str) -> Result<(String, String), Error> {
@@ -190,7 +192,7 @@ impl Client {
                         ))
                     }
                 })
-                .buffered(CONCURRENCY)
+                .buffered(PART_CONCURRENCY)
                 .try_collect()
                 .await;
         let parts_done = match result {
