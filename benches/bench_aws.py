@@ -14,25 +14,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import bedrock_batch as bb
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import timed
+
 MODEL = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
-
-
-def timed(fn: Callable[[], Any], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -66,8 +58,8 @@ def main() -> None:
             for f in files:
                 s3.upload_file(str(f), "bench", f"boto/{f.name}")
 
-        up_ours = timed(ours_upload, a.repeat)
-        up_boto = timed(boto_upload, a.repeat)
+        up_ours = timed(ours_upload, a.repeat)[0]
+        up_boto = timed(boto_upload, a.repeat)[0]
         counter = iter(range(10**6))
 
         def ours_submit() -> None:
@@ -105,8 +97,8 @@ def main() -> None:
                     outputDataConfig={"s3OutputDataConfig": {"s3Uri": "s3://bench/out/"}},
                 )
 
-        sub_ours = timed(ours_submit, a.repeat)
-        sub_boto = timed(boto_submit, a.repeat)
+        sub_ours = timed(ours_submit, a.repeat)[0]
+        sub_boto = timed(boto_submit, a.repeat)[0]
     size = sum(f.stat().st_size for f in files)
     print(f"{os.cpu_count()} cores, python {sys.version.split()[0]}, local emulator on loopback\n")
     print("| task | bedrock-batch (s) | boto3 (s) | boto3 / ours |")

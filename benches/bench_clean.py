@@ -12,36 +12,15 @@ to bb.clean. BeautifulSoup (the baseline this library replaces) runs once: it ta
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
 from typing import Any, Callable
 
 import bedrock_batch as bb
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
-
-
-def load_peers(path: Path) -> Any:
-    spec = importlib.util.spec_from_file_location("peers", path)
-    if spec is None or spec.loader is None:
-        raise SystemExit(f"cannot load {path}")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    times, out = [], None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), out
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import SHARED, load_peers, timed
 
 
 def main() -> None:

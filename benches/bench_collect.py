@@ -12,38 +12,19 @@ measured in a child process (growth of the peak RSS while parsing), against the 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import bedrock_batch as bb
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import SHARED, load_peers, timed
+
 FIELDS = ["title_en", "summary_ja", "summary_en"]
-
-
-def load_peers(path: Path) -> Any:
-    spec = importlib.util.spec_from_file_location("peers", path)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    times, out = [], None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), out
 
 
 CHILD = """

@@ -12,38 +12,18 @@ the file our packer wrote. Medians of --repeat runs.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
-from typing import Any, Callable
 
 import bedrock_batch as bb
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import SHARED, load_peers, timed
+
 MODEL = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
-
-
-def load_peers(path: Path) -> Any:
-    spec = importlib.util.spec_from_file_location("peers", path)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def timed(fn: Callable[[], Any], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 def json_loads_validate(path: str) -> int:
@@ -86,11 +66,11 @@ def main() -> None:
         bb.pack(dict_rows, prompt=prompt, model=MODEL).write(out_dir, overwrite=True)
 
     results = [
-        ("bb.pack + Records.write", timed(ours, a.repeat)),
-        ("orjson packer", timed(lambda: peers.orjson_pack(rows, orj_path), a.repeat)),
+        ("bb.pack + Records.write", timed(ours, a.repeat)[0]),
+        ("orjson packer", timed(lambda: peers.orjson_pack(rows, orj_path), a.repeat)[0]),
         (
             "json.dumps packer (baseline)",
-            timed(lambda: peers.baseline_pack(rows, base_path), a.repeat),
+            timed(lambda: peers.baseline_pack(rows, base_path), a.repeat)[0],
         ),
     ]
     written = sorted(Path(out_dir).rglob("*.jsonl"))
@@ -102,8 +82,8 @@ def main() -> None:
     report = bb.validate(target, model=MODEL)
     assert report.ok and report.records == len(rows), report
     vresults = [
-        ("bb.validate", timed(lambda: bb.validate(target, model=MODEL), a.repeat)),
-        ("json.loads loop", timed(lambda: json_loads_validate(target), a.repeat)),
+        ("bb.validate", timed(lambda: bb.validate(target, model=MODEL), a.repeat)[0]),
+        ("json.loads loop", timed(lambda: json_loads_validate(target), a.repeat)[0]),
     ]
     print(
         f"{len(rows)} records, {size / 1e6:.1f} MB of JSONL; {os.cpu_count()} cores, python {sys.version.split()[0]}\n"

@@ -98,6 +98,34 @@ fn output_uri(c: Option<&ModelInvocationJobOutputDataConfig>) -> Option<String> 
     }
 }
 
+/// A [`JobInfo`] from a GetModelInvocationJob output or a ListModelInvocationJobs summary: the
+/// two SDK types have the same accessors (the job name is optional on one, required on the
+/// other).
+macro_rules! job_info {
+    ($o:expr, $name:expr) => {
+        JobInfo {
+            job_arn: $o.job_arn().to_string(),
+            job_name: $name,
+            model_id: $o.model_id().to_string(),
+            status: $o.status().map(|s| s.as_str().to_string()),
+            message: $o.message().map(String::from),
+            submit_time: secs(Some($o.submit_time())),
+            last_modified_time: secs($o.last_modified_time()),
+            end_time: secs($o.end_time()),
+            input_uri: input_uri($o.input_data_config()),
+            output_uri: output_uri($o.output_data_config()),
+            role_arn: $o.role_arn().to_string(),
+            client_request_token: $o.client_request_token().map(String::from),
+            timeout_hours: $o.timeout_duration_in_hours(),
+            invocation_type: $o.model_invocation_type().map(|t| t.as_str().to_string()),
+            total_records: $o.total_record_count(),
+            processed_records: $o.processed_record_count(),
+            success_records: $o.success_record_count(),
+            error_records: $o.error_record_count(),
+        }
+    };
+}
+
 fn build_err(what: &str, e: impl std::fmt::Display) -> Error {
     Error::InvalidArgument(format!("{what}: {e}"))
 }
@@ -164,26 +192,7 @@ impl Client {
             .send()
             .await
             .map_err(|e| sdk_error(&format!("GetModelInvocationJob {job}"), e))?;
-        Ok(JobInfo {
-            job_arn: o.job_arn().to_string(),
-            job_name: o.job_name().map(String::from),
-            model_id: o.model_id().to_string(),
-            status: o.status().map(|s| s.as_str().to_string()),
-            message: o.message().map(String::from),
-            submit_time: secs(Some(o.submit_time())),
-            last_modified_time: secs(o.last_modified_time()),
-            end_time: secs(o.end_time()),
-            input_uri: input_uri(o.input_data_config()),
-            output_uri: output_uri(o.output_data_config()),
-            role_arn: o.role_arn().to_string(),
-            client_request_token: o.client_request_token().map(String::from),
-            timeout_hours: o.timeout_duration_in_hours(),
-            invocation_type: o.model_invocation_type().map(|t| t.as_str().to_string()),
-            total_records: o.total_record_count(),
-            processed_records: o.processed_record_count(),
-            success_records: o.success_record_count(),
-            error_records: o.error_record_count(),
-        })
+        Ok(job_info!(o, o.job_name().map(String::from)))
     }
 
     /// ListModelInvocationJobs, every page.
@@ -202,26 +211,7 @@ impl Client {
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| sdk_error("ListModelInvocationJobs", e))?;
             for s in page.invocation_job_summaries() {
-                out.push(JobInfo {
-                    job_arn: s.job_arn().to_string(),
-                    job_name: Some(s.job_name().to_string()),
-                    model_id: s.model_id().to_string(),
-                    status: s.status().map(|x| x.as_str().to_string()),
-                    message: s.message().map(String::from),
-                    submit_time: secs(Some(s.submit_time())),
-                    last_modified_time: secs(s.last_modified_time()),
-                    end_time: secs(s.end_time()),
-                    input_uri: input_uri(s.input_data_config()),
-                    output_uri: output_uri(s.output_data_config()),
-                    role_arn: s.role_arn().to_string(),
-                    client_request_token: s.client_request_token().map(String::from),
-                    timeout_hours: s.timeout_duration_in_hours(),
-                    invocation_type: s.model_invocation_type().map(|t| t.as_str().to_string()),
-                    total_records: s.total_record_count(),
-                    processed_records: s.processed_record_count(),
-                    success_records: s.success_record_count(),
-                    error_records: s.error_record_count(),
-                });
+                out.push(job_info!(s, Some(s.job_name().to_string())));
             }
         }
         Ok(out)

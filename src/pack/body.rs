@@ -48,6 +48,17 @@ fn messages_blocks(out: &mut Vec<u8>, user: &str, prefill: Option<&str>) {
     out.push(b']');
 }
 
+/// `,"temperature":x,"top_p":y` with the family's key names, for the settings that are set.
+fn sampling(out: &mut Vec<u8>, s: &Settings, temperature: &str, top_p: &str) {
+    for (k, v) in [(temperature, s.temperature), (top_p, s.top_p)] {
+        if let Some(v) = v {
+            out.push(b',');
+            json::key(out, k);
+            json::number(out, v);
+        }
+    }
+}
+
 fn string_list(out: &mut Vec<u8>, items: &[String]) {
     out.push(b'[');
     for (i, s) in items.iter().enumerate() {
@@ -123,16 +134,7 @@ pub fn write(
         out.push(b'{');
         json::key(out, "maxTokens");
         json::number(out, s.max_tokens as f64);
-        if let Some(t) = s.temperature {
-            out.push(b',');
-            json::key(out, "temperature");
-            json::number(out, t);
-        }
-        if let Some(t) = s.top_p {
-            out.push(b',');
-            json::key(out, "topP");
-            json::number(out, t);
-        }
+        sampling(out, s, "temperature", "topP");
         if !s.stop_sequences.is_empty() {
             out.push(b',');
             json::key(out, "stopSequences");
@@ -172,16 +174,7 @@ pub fn write(
                 out.push(b'}');
             }
             out.push(b']');
-            if let Some(t) = s.temperature {
-                out.push(b',');
-                json::key(out, "temperature");
-                json::number(out, t);
-            }
-            if let Some(t) = s.top_p {
-                out.push(b',');
-                json::key(out, "top_p");
-                json::number(out, t);
-            }
+            sampling(out, s, "temperature", "top_p");
             if !s.stop_sequences.is_empty() {
                 out.push(b',');
                 json::key(out, "stop_sequences");
@@ -198,16 +191,7 @@ pub fn write(
             out.push(b',');
             json::key(out, "max_gen_len");
             json::number(out, s.max_tokens as f64);
-            if let Some(t) = s.temperature {
-                out.push(b',');
-                json::key(out, "temperature");
-                json::number(out, t);
-            }
-            if let Some(t) = s.top_p {
-                out.push(b',');
-                json::key(out, "top_p");
-                json::number(out, t);
-            }
+            sampling(out, s, "temperature", "top_p");
         }
         Family::Nova => unreachable!("handled above"),
     }
