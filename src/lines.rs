@@ -19,14 +19,23 @@ impl Block {
     /// The lines of the block with their 1-based numbers and raw lengths (newline included);
     /// the text has no `\n` or `\r\n`.
     pub fn lines(&self) -> impl Iterator<Item = (usize, &[u8], u64)> + '_ {
-        self.data
-            .split_inclusive(|&b| b == b'\n')
-            .enumerate()
-            .map(move |(i, raw)| {
-                let text = raw.strip_suffix(b"\n").unwrap_or(raw);
-                let text = text.strip_suffix(b"\r").unwrap_or(text);
-                (self.first_line + i + 1, text, raw.len() as u64)
-            })
+        // memchr finds the newlines (SIMD); a byte-by-byte split was a fifth of collect's time.
+        let data = &self.data;
+        let mut ends = memchr::memchr_iter(b'\n', data).map(|i| i + 1);
+        let mut start = 0usize;
+        let mut n = self.first_line;
+        std::iter::from_fn(move || {
+            if start >= data.len() {
+                return None;
+            }
+            let end = ends.next().unwrap_or(data.len());
+            let raw = &data[start..end];
+            start = end;
+            n += 1;
+            let text = raw.strip_suffix(b"\n").unwrap_or(raw);
+            let text = text.strip_suffix(b"\r").unwrap_or(text);
+            Some((n, text, raw.len() as u64))
+        })
     }
 }
 

@@ -473,9 +473,54 @@ fn unreadable(raw: &[u8], file: &str, line: usize, opts: &Options) -> Option<Par
     })
 }
 
+/// The value of the last top-level member `key` of a one-object line, found without parsing
+/// what comes before it (the echoed `modelInput`, most of the line).
+///
+/// In valid JSON the bytes `"key":` with an unescaped quote can only open a member name (a quote
+/// inside a string is escaped), and requiring that only `}` follows the value keeps nested
+/// members out. Any doubt returns `None` and the caller parses the whole line.
+fn last_member<'a>(raw: &'a [u8], key: &str) -> Option<&'a RawValue> {
+    let needle = format!("\"{key}\"");
+    let finder = memchr::memmem::FinderRev::new(needle.as_bytes());
+    let mut end = raw.len();
+    while let Some(pos) = finder.rfind(&raw[..end]) {
+        let backslashes = raw[..pos].iter().rev().take_while(|&&b| b == b'\\').count();
+        if backslashes % 2 == 0 {
+            let rest = &raw[pos + needle.len()..];
+            let rest = rest.trim_ascii_start().strip_prefix(b":")?;
+            let mut de = serde_json::Deserializer::from_slice(rest);
+            let v: &RawValue = serde::Deserialize::deserialize(&mut de).ok()?;
+            let used = v.get().len() + (rest.len() - rest.trim_ascii_start().len());
+            let tail = rest.get(used..)?.trim_ascii();
+            return (tail == b"}").then_some(v);
+        }
+        end = pos;
+    }
+    None
+}
+
+/// The fast path: `{"recordId": "...", ..., "modelOutput"|"error": {...}}` read from both ends.
+fn fast_line(raw: &[u8]) -> Option<OutLine<'_>> {
+    let body = raw.trim_ascii();
+    let rest = body.strip_prefix(b"{")?.trim_ascii_start();
+    let rest = rest.strip_prefix(b"\"recordId\"")?.trim_ascii_start().strip_prefix(b":")?;
+    let mut de = serde_json::Deserializer::from_slice(rest.trim_ascii_start());
+    let id: Cow<'_, str> = serde::Deserialize::deserialize(&mut de).ok()?;
+    if id.contains('\\') {
+        return None;
+    }
+    let (model_output, error) = match last_member(body, "modelOutput") {
+        Some(v) => (Some(v), None),
+        None => (None, Some(last_member(body, "error")?)),
+    };
+    Some(OutLine { record_id: Some(id), model_output, error })
+}
+
 fn parse_line(raw: &[u8], file: &str, line: usize, opts: &Options) -> Option<Parsed> {
-    // serde_json checks UTF-8 as it reads strings: no separate pass over the (large) line.
-    let Ok(l) = serde_json::from_slice::<OutLine<'_>>(raw) else {
+    // Most of a line is the echoed modelInput: read recordId at the front and modelOutput (or
+    // error) at the back; anything unusual takes the full parse, which checks UTF-8 as it reads.
+    let parsed = fast_line(raw).or_else(|| serde_json::from_slice::<OutLine<'_>>(raw).ok());
+    let Some(l) = parsed else {
         return unreadable(raw, file, line, opts);
     };
     let Some(id) = l.record_id.map(Cow::into_owned) else {
