@@ -466,3 +466,25 @@ def test_join_never_touches_the_tables_own_columns() -> None:
 def test_schema_keys_may_not_shadow_result_columns() -> None:
     with pytest.raises(InputError, match="schema key 'status' is also a result column"):
         bb.read_results(dump([claude_line("R1", '{"status": "x"}')]), schema=["status"])
+
+
+def test_lines_are_read_right_whatever_the_echoed_input_holds() -> None:
+    tricky_input = {
+        "messages": [
+            {"role": "user", "content": 'a "modelOutput": {"generation": "fake"} \\" "error": 1'}
+        ],
+        "modelOutput": {"generation": "nested fake"},
+    }
+    real = {"generation": "real", "prompt_token_count": 1, "generation_token_count": 1}
+    lines = [
+        {"recordId": "a", "modelInput": tricky_input, "modelOutput": real},
+        {"modelOutput": real, "modelInput": tricky_input, "recordId": "b"},  # another key order
+        {
+            "recordId": "c",
+            "modelInput": tricky_input,
+            "error": {"errorCode": 500, "errorMessage": "boom"},
+        },
+    ]
+    rows = {r["recordId"]: r for r in bb.read_results(dump(lines)).to_pandas().to_dict("records")}
+    assert rows["a"]["text"] == "real" and rows["b"]["text"] == "real"
+    assert rows["c"]["status"] == "failed" and rows["c"]["error_message"] == "boom"
