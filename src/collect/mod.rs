@@ -503,7 +503,10 @@ fn last_member<'a>(raw: &'a [u8], key: &str) -> Option<&'a RawValue> {
 fn fast_line(raw: &[u8]) -> Option<OutLine<'_>> {
     let body = raw.trim_ascii();
     let rest = body.strip_prefix(b"{")?.trim_ascii_start();
-    let rest = rest.strip_prefix(b"\"recordId\"")?.trim_ascii_start().strip_prefix(b":")?;
+    let rest = rest
+        .strip_prefix(b"\"recordId\"")?
+        .trim_ascii_start()
+        .strip_prefix(b":")?;
     let mut de = serde_json::Deserializer::from_slice(rest.trim_ascii_start());
     let id: Cow<'_, str> = serde::Deserialize::deserialize(&mut de).ok()?;
     if id.contains('\\') {
@@ -513,7 +516,11 @@ fn fast_line(raw: &[u8]) -> Option<OutLine<'_>> {
         Some(v) => (Some(v), None),
         None => (None, Some(last_member(body, "error")?)),
     };
-    Some(OutLine { record_id: Some(id), model_output, error })
+    Some(OutLine {
+        record_id: Some(id),
+        model_output,
+        error,
+    })
 }
 
 fn parse_line(raw: &[u8], file: &str, line: usize, opts: &Options) -> Option<Parsed> {
