@@ -657,3 +657,20 @@ def test_hostile_job_names_are_rejected_fast(emu: Emulator) -> None:
     with pytest.raises(b.exceptions.ValidationException):
         b.list_model_invocation_jobs(nameContains="a" + "-" * 40 + "_")
     assert time.monotonic() - t < 5
+
+
+def test_bad_local_paths_uris_and_policy_arguments(client: bb.Client, tmp_path: Path) -> None:
+    with pytest.raises(bb.NotFoundError, match="no such file or folder"):
+        client.upload(tmp_path / "missing", f"s3://{BUCKET}/x/")
+    with pytest.raises(InputError, match="is not an S3 URI"):
+        client.upload(tmp_path, "https://example.com/x")
+    with pytest.raises(InputError, match="has no bucket"):
+        client.download("s3:///key", tmp_path)
+    with pytest.raises(ValueError, match="is not an S3 URI"):
+        bb.iam.role_policy(
+            input_uri="bucket/in", output_uri="s3://b/out", model=MODEL, regions=["us-east-1"]
+        )
+    with pytest.raises(InputError, match="unknown model"):
+        bb.iam.role_policy(
+            input_uri="s3://b/in", output_uri="s3://b/out", model="nope", regions=["us-east-1"]
+        )
