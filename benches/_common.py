@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import statistics
 import time
@@ -30,3 +31,25 @@ def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
         out = fn()
         times.append(time.perf_counter() - t)
     return statistics.median(times), out
+
+
+def corpus_args(description: str | None = None) -> argparse.ArgumentParser:
+    """The arguments every corpus benchmark takes: --corpus, --peers, --records, --repeat."""
+    ap = argparse.ArgumentParser(
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--corpus", type=Path, default=SHARED / "corpus" / "articles.jsonl")
+    ap.add_argument("--peers", type=Path, default=SHARED / "bench" / "peers.py")
+    ap.add_argument("--records", type=int, default=14108)
+    ap.add_argument("--repeat", type=int, default=3)
+    return ap
+
+
+def cleaned_rows(peers: Any, corpus: Path, records: int) -> list[tuple[str, str, str]]:
+    """(id, title, cleaned body) for the corpus repeated to ``records`` records, cleaned by
+    bb.clean to 50,000 characters as the production pipeline did."""
+    import bedrock_batch as bb
+
+    docs = peers.load(str(corpus), records)
+    bodies = bb.clean([d["content"] for d in docs], max_chars=50000)
+    return [(d["id"], d["title"], b) for d, b in zip(docs, bodies)]

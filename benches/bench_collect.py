@@ -11,7 +11,6 @@ measured in a child process (growth of the peak RSS while parsing), against the 
 
 from __future__ import annotations
 
-import argparse
 import os
 import subprocess
 import sys
@@ -22,7 +21,7 @@ from typing import Any
 import bedrock_batch as bb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import SHARED, load_peers, timed
+from _common import cleaned_rows, corpus_args, load_peers, timed
 
 FIELDS = ["title_en", "summary_ja", "summary_en"]
 
@@ -46,16 +45,9 @@ print(status("VmHWM") - before, len(df))
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--corpus", type=Path, default=SHARED / "corpus" / "articles.jsonl")
-    ap.add_argument("--peers", type=Path, default=SHARED / "bench" / "peers.py")
-    ap.add_argument("--records", type=int, default=14108)
-    ap.add_argument("--repeat", type=int, default=3)
-    a = ap.parse_args()
+    a = corpus_args(__doc__).parse_args()
     peers = load_peers(a.peers)
-    docs = peers.load(str(a.corpus), a.records)
-    bodies = bb.clean([d["content"] for d in docs], max_chars=50000)
-    rows = [(d["id"], d["title"], b) for d, b in zip(docs, bodies)]
+    rows = cleaned_rows(peers, a.corpus, a.records)
     path = os.path.join(tempfile.mkdtemp(), "part-00001.jsonl.out")
     size = peers.make_output(rows, path)
 

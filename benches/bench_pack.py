@@ -11,7 +11,6 @@ the file our packer wrote. Medians of --repeat runs.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -21,7 +20,7 @@ from pathlib import Path
 import bedrock_batch as bb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import SHARED, load_peers, timed
+from _common import cleaned_rows, corpus_args, load_peers, timed
 
 MODEL = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 
@@ -41,16 +40,9 @@ def json_loads_validate(path: str) -> int:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--corpus", type=Path, default=SHARED / "corpus" / "articles.jsonl")
-    ap.add_argument("--peers", type=Path, default=SHARED / "bench" / "peers.py")
-    ap.add_argument("--records", type=int, default=14108)
-    ap.add_argument("--repeat", type=int, default=3)
-    a = ap.parse_args()
+    a = corpus_args(__doc__).parse_args()
     peers = load_peers(a.peers)
-    docs = peers.load(str(a.corpus), a.records)
-    bodies = bb.clean([d["content"] for d in docs], max_chars=50000)
-    rows = [(d["id"], d["title"], b) for d, b in zip(docs, bodies)]
+    rows = cleaned_rows(peers, a.corpus, a.records)
     dict_rows = [{"id": i, "title": t, "content": b} for i, t, b in rows]
     prompt = bb.Prompt(
         system=peers.SYSTEM,

@@ -293,41 +293,12 @@ impl Checker<'_> {
 
     /// Claude messages: `[{"role": "user"|"assistant", "content": str | [{"type": ...}]}]`.
     fn claude_messages(&self, v: Option<&&RawValue>, out: &mut Vec<LineProblem>) -> u64 {
-        let Some(v) = v else {
-            out.push(err("modelInput.messages", "missing", "is required".into()));
+        let Some(msgs) = message_list(v, out) else {
             return 0;
         };
-        let Ok(msgs) = serde_json::from_str::<Vec<Obj<'_>>>(v.get()) else {
-            out.push(err(
-                "modelInput.messages",
-                "type",
-                "must be an array of {role, content} objects".into(),
-            ));
-            return 0;
-        };
-        if msgs.is_empty() {
-            out.push(err(
-                "modelInput.messages",
-                "value",
-                "must not be empty".into(),
-            ));
-        }
         let mut tokens = 0;
         for (i, m) in msgs.iter().enumerate() {
-            let role = m.get("role").and_then(|r| as_str(r));
-            match role.as_deref() {
-                Some("user" | "assistant") => {}
-                Some(r) => out.push(err(
-                    format!("modelInput.messages[{i}].role"),
-                    "value",
-                    format!("must be \"user\" or \"assistant\", got {r:?}"),
-                )),
-                None => out.push(err(
-                    format!("modelInput.messages[{i}].role"),
-                    "missing",
-                    "is required (a string)".into(),
-                )),
-            }
+            let role = check_role(m, i, out);
             if i == 0 && role.as_deref() == Some("assistant") {
                 out.push(err(
                     "modelInput.messages[0].role",
@@ -405,40 +376,12 @@ impl Checker<'_> {
 
     /// Nova / Converse messages: `[{"role", "content": [{"text": ...}, ...]}]`.
     fn block_messages(&self, v: Option<&&RawValue>, out: &mut Vec<LineProblem>) -> u64 {
-        let Some(v) = v else {
-            out.push(err("modelInput.messages", "missing", "is required".into()));
+        let Some(msgs) = message_list(v, out) else {
             return 0;
         };
-        let Ok(msgs) = serde_json::from_str::<Vec<Obj<'_>>>(v.get()) else {
-            out.push(err(
-                "modelInput.messages",
-                "type",
-                "must be an array of {role, content} objects".into(),
-            ));
-            return 0;
-        };
-        if msgs.is_empty() {
-            out.push(err(
-                "modelInput.messages",
-                "value",
-                "must not be empty".into(),
-            ));
-        }
         let mut tokens = 0;
         for (i, m) in msgs.iter().enumerate() {
-            match m.get("role").and_then(|r| as_str(r)).as_deref() {
-                Some("user" | "assistant") => {}
-                Some(r) => out.push(err(
-                    format!("modelInput.messages[{i}].role"),
-                    "value",
-                    format!("must be \"user\" or \"assistant\", got {r:?}"),
-                )),
-                None => out.push(err(
-                    format!("modelInput.messages[{i}].role"),
-                    "missing",
-                    "is required (a string)".into(),
-                )),
-            }
+            check_role(m, i, out);
             match m
                 .get("content")
                 .map(|c| serde_json::from_str::<Vec<Obj<'_>>>(c.get()))
@@ -780,6 +723,49 @@ fn record_id(id: Option<&RawValue>, result: &mut LineResult, problems: &mut Vec<
             format!("must be a string, got {}", kind_of(id)),
         )),
     }
+}
+
+/// The `messages` array of a body, or `None` (with the problem) when it is missing or malformed.
+fn message_list<'a>(v: Option<&&'a RawValue>, out: &mut Vec<LineProblem>) -> Option<Vec<Obj<'a>>> {
+    let Some(v) = v else {
+        out.push(err("modelInput.messages", "missing", "is required".into()));
+        return None;
+    };
+    let Ok(msgs) = serde_json::from_str::<Vec<Obj<'a>>>(v.get()) else {
+        out.push(err(
+            "modelInput.messages",
+            "type",
+            "must be an array of {role, content} objects".into(),
+        ));
+        return None;
+    };
+    if msgs.is_empty() {
+        out.push(err(
+            "modelInput.messages",
+            "value",
+            "must not be empty".into(),
+        ));
+    }
+    Some(msgs)
+}
+
+/// A message's role: "user" or "assistant"; anything else is a problem.
+fn check_role<'a>(m: &Obj<'a>, i: usize, out: &mut Vec<LineProblem>) -> Option<Cow<'a, str>> {
+    let role = m.get("role").and_then(|r| as_str(r));
+    match role.as_deref() {
+        Some("user" | "assistant") => {}
+        Some(r) => out.push(err(
+            format!("modelInput.messages[{i}].role"),
+            "value",
+            format!("must be \"user\" or \"assistant\", got {r:?}"),
+        )),
+        None => out.push(err(
+            format!("modelInput.messages[{i}].role"),
+            "missing",
+            "is required (a string)".into(),
+        )),
+    }
+    role
 }
 
 /// Files to check, grouped by job folder (the folder that holds them).
