@@ -11,7 +11,6 @@ to bb.clean. BeautifulSoup (the baseline this library replaces) runs once: it ta
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from pathlib import Path
@@ -20,17 +19,11 @@ from typing import Any, Callable
 import bedrock_batch as bb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import SHARED, load_peers, timed
+from _common import corpus_args, load_peers, timed
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    ap.add_argument("--corpus", type=Path, default=SHARED / "corpus" / "articles.jsonl")
-    ap.add_argument("--peers", type=Path, default=SHARED / "bench" / "peers.py")
-    ap.add_argument("--records", type=int, default=14108)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap = corpus_args(__doc__)
     ap.add_argument("--no-baseline", action="store_true", help="skip BeautifulSoup (slow)")
     a = ap.parse_args()
     peers = load_peers(a.peers)
