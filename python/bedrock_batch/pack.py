@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from . import _core
 from ._core import Prompt, Quotas, Records, Shard
-from .exceptions import InputTypeError
+from .exceptions import InputError, InputTypeError
 
 __all__ = ["Prompt", "Quotas", "Records", "Shard", "model_info", "pack"]
 
@@ -99,13 +99,13 @@ def pack(
         if id_column in cols:
             ids = cols.pop(id_column) if id_column not in wanted else list(cols[id_column])
         elif id_column != "id":
-            raise _core_input_error(
+            raise InputError(
                 f"id_column {id_column!r} is not a column (columns: {', '.join(names)})"
             )
     missing_cols = [c for c in wanted if c not in cols]
     if missing_cols:
         what = "the prompt uses" if missing_cols[0] in prompt.fields else "clean= names"
-        raise _core_input_error(
+        raise InputError(
             f"{what} column {missing_cols[0]!r}, which the table does not have "
             f"(columns: {', '.join(names)})"
         )
@@ -121,9 +121,3 @@ def pack(
         missing=missing,
         extra=json.dumps(dict(extra), ensure_ascii=False) if extra else None,
     )
-
-
-def _core_input_error(message: str) -> Exception:
-    from .exceptions import InputError
-
-    return InputError(message)

@@ -116,10 +116,6 @@ impl Sink {
         self.full
     }
 
-    pub fn keep_paragraphs(&self) -> bool {
-        self.keep_paragraphs
-    }
-
     /// Requests a separator before the next text. Leading separators are dropped.
     #[inline]
     pub fn brk(&mut self, sep: Sep) {
