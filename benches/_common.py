@@ -23,14 +23,37 @@ def load_peers(path: Path) -> Any:
     return mod
 
 
-def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    """The median wall time of ``repeat`` runs, and the last run's result."""
+def timed(
+    fn: Callable[..., Any], repeat: int, setup: Callable[[], Any] | None = None
+) -> tuple[float, Any]:
+    """The median wall time of ``repeat`` runs, and the last run's result. With ``setup``, each
+    run gets ``fn(setup())`` and only ``fn`` is timed."""
     times, out = [], None
     for _ in range(repeat):
+        args = () if setup is None else (setup(),)
         t = time.perf_counter()
-        out = fn()
+        out = fn(*args)
         times.append(time.perf_counter() - t)
     return statistics.median(times), out
+
+
+def fresh_strings(values: list[Any]) -> list[Any]:
+    """Copies of the strings in ``values`` (or in its tuples) as new ``str`` objects.
+
+    CPython caches a string's UTF-8 form once asked (bedrock-batch and orjson read it; the
+    lexbor/BeautifulSoup peers encode every time), so timing several runs on the same objects
+    would flatter the readers of the cache; every run gets strings as a file or a DataFrame
+    gives them the first time.
+    """
+
+    def copy(v: Any) -> Any:
+        if isinstance(v, str):
+            return v.encode("utf-8", "surrogatepass").decode("utf-8", "surrogatepass")
+        if isinstance(v, tuple):
+            return tuple(copy(x) for x in v)
+        return v
+
+    return [copy(v) for v in values]
 
 
 def corpus_args(description: str | None = None) -> argparse.ArgumentParser:

@@ -11,5 +11,7 @@ pub mod error;
 pub mod lines;
 pub mod pack;
 mod py;
+pub mod simd;
+pub mod tape;
 pub mod tokens;
 pub mod validate;

@@ -6,18 +6,20 @@
 //! batch (plus the set of record ids, needed to find duplicates).
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
+use serde::de::IgnoredAny;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::error::Error;
 use crate::lines;
 use crate::pack::{check_record_id, Family, Invocation, ModelInfo, Quotas};
+use crate::tape::{Kind, Tape, Val};
 use crate::tokens;
 
 /// How bad a problem is: an error fails the job or loses records; a warning is worth a look.
@@ -150,24 +152,21 @@ struct LineResult {
     problems: Vec<LineProblem>,
 }
 
+/// A line as `serde_json` reads it, only to say precisely why a line is not a record.
 #[derive(Deserialize)]
-struct Line<'a> {
-    #[serde(rename = "recordId", borrow, default)]
-    record_id: Option<&'a RawValue>,
-    #[serde(rename = "modelInput", borrow, default)]
-    model_input: Option<&'a RawValue>,
+#[allow(dead_code)]
+struct Line {
+    #[serde(rename = "recordId", default)]
+    record_id: Option<IgnoredAny>,
+    #[serde(rename = "modelInput", default)]
+    model_input: Option<IgnoredAny>,
 }
 
-/// The fast path: `modelInput` read as an object in the same pass as the line.
-#[derive(Deserialize)]
-struct LineObj<'a> {
-    #[serde(rename = "recordId", borrow, default)]
-    record_id: Option<&'a RawValue>,
-    #[serde(rename = "modelInput", borrow, default)]
-    model_input: Option<Obj<'a>>,
+/// Tokens of a JSON value's text, estimated on its raw form (escapes count as the characters
+/// they spell, close enough for an estimate).
+fn raw_tokens(v: Val<'_, '_>) -> u64 {
+    tokens::estimate(v.raw())
 }
-
-type Obj<'a> = HashMap<Cow<'a, str>, &'a RawValue>;
 
 fn kind_of(v: &RawValue) -> &'static str {
     match v.get().as_bytes().first() {
@@ -180,30 +179,12 @@ fn kind_of(v: &RawValue) -> &'static str {
     }
 }
 
-fn as_str<'a>(v: &'a RawValue) -> Option<Cow<'a, str>> {
-    serde_json::from_str::<Cow<'a, str>>(v.get()).ok()
-}
-
-fn as_f64(v: &RawValue) -> Option<f64> {
-    serde_json::from_str::<f64>(v.get()).ok()
-}
-
-fn as_u64(v: &RawValue) -> Option<u64> {
-    serde_json::from_str::<u64>(v.get()).ok()
-}
-
-/// Tokens of a JSON value's text, estimated on its raw form (escapes count as the characters
-/// they spell, close enough for an estimate).
-fn raw_tokens(v: &RawValue) -> u64 {
-    tokens::estimate(v.get())
-}
-
 struct Checker<'o> {
     opts: &'o Options,
 }
 
 impl Checker<'_> {
-    fn family_of(&self, input: &Obj<'_>) -> Option<(Family, Invocation)> {
+    fn family_of(&self, input: Val<'_, '_>) -> Option<(Family, Invocation)> {
         if let Some(m) = &self.opts.model {
             let inv = self.opts.invocation.unwrap_or(Invocation::Invoke);
             return Some((m.family, inv));
@@ -211,13 +192,13 @@ impl Checker<'_> {
         if self.opts.invocation == Some(Invocation::Converse) {
             return Some((Family::Nova, Invocation::Converse));
         }
-        if input.contains_key("anthropic_version") {
+        if input.get("anthropic_version").is_some() {
             Some((Family::Claude, Invocation::Invoke))
-        } else if input.contains_key("inputText") {
+        } else if input.get("inputText").is_some() {
             Some((Family::TitanEmbed, Invocation::Invoke))
-        } else if input.contains_key("prompt") {
+        } else if input.get("prompt").is_some() {
             Some((Family::Llama3, Invocation::Invoke))
-        } else if input.contains_key("messages") {
+        } else if input.get("messages").is_some() {
             Some((Family::Nova, Invocation::Invoke))
         } else {
             None
@@ -226,7 +207,7 @@ impl Checker<'_> {
 
     fn number_in(
         &self,
-        input: &Obj<'_>,
+        input: Val<'_, '_>,
         key: &'static str,
         lo: f64,
         hi: f64,
@@ -234,7 +215,7 @@ impl Checker<'_> {
     ) -> bool {
         match input.get(key) {
             None => false,
-            Some(v) => match as_f64(v) {
+            Some(v) => match v.as_f64() {
                 Some(x) if (lo..=hi).contains(&x) => true,
                 Some(x) => {
                     out.push(err(
@@ -248,7 +229,7 @@ impl Checker<'_> {
                     out.push(err(
                         format!("modelInput.{key}"),
                         "type",
-                        format!("must be a number, got {}", kind_of(v)),
+                        format!("must be a number, got {}", v.kind_name()),
                     ));
                     true
                 }
@@ -258,7 +239,7 @@ impl Checker<'_> {
 
     fn max_tokens(
         &self,
-        v: Option<&&RawValue>,
+        v: Option<Val<'_, '_>>,
         field: &'static str,
         limit: Option<u64>,
         out: &mut Vec<LineProblem>,
@@ -267,12 +248,12 @@ impl Checker<'_> {
             out.push(err(field, "missing", "is required".into()));
             return 0;
         };
-        match as_u64(v) {
+        match v.as_u64() {
             Some(0) | None => {
                 out.push(err(
                     field,
                     "type",
-                    format!("must be a positive integer, got {}", v.get()),
+                    format!("must be a positive integer, got {}", v.raw()),
                 ));
                 0
             }
@@ -292,13 +273,13 @@ impl Checker<'_> {
     }
 
     /// Claude messages: `[{"role": "user"|"assistant", "content": str | [{"type": ...}]}]`.
-    fn claude_messages(&self, v: Option<&&RawValue>, out: &mut Vec<LineProblem>) -> u64 {
+    fn claude_messages(&self, v: Option<Val<'_, '_>>, out: &mut Vec<LineProblem>) -> u64 {
         let Some(msgs) = message_list(v, out) else {
             return 0;
         };
         let mut tokens = 0;
         for (i, m) in msgs.iter().enumerate() {
-            let role = check_role(m, i, out);
+            let role = check_role(*m, i, out);
             if i == 0 && role.as_deref() == Some("assistant") {
                 out.push(err(
                     "modelInput.messages[0].role",
@@ -312,14 +293,14 @@ impl Checker<'_> {
                     "missing",
                     "is required".into(),
                 )),
-                Some(c) => match kind_of(c) {
+                Some(c) => match c.kind_name() {
                     "string" => {
                         // Unescape only what can matter: short strings (empty?) and the final
                         // assistant turn (trailing whitespace?); long texts are only counted.
                         let last_assistant =
                             i + 1 == msgs.len() && role.as_deref() == Some("assistant");
-                        let text = if c.get().len() < 64 || last_assistant {
-                            as_str(c).unwrap_or_default()
+                        let text = if c.raw().len() < 64 || last_assistant {
+                            c.as_str().unwrap_or_default()
                         } else {
                             Cow::Borrowed("x")
                         };
@@ -342,10 +323,10 @@ impl Checker<'_> {
                         }
                         tokens += raw_tokens(c);
                     }
-                    "array" => match serde_json::from_str::<Vec<Obj<'_>>>(c.get()) {
-                        Ok(blocks) if !blocks.is_empty() => {
+                    "array" => match c.objects() {
+                        Some(blocks) if !blocks.is_empty() => {
                             for (j, b) in blocks.iter().enumerate() {
-                                if b.get("type").is_none_or(|t| kind_of(t) != "string") {
+                                if b.get("type").is_none_or(|t| t.kind_name() != "string") {
                                     out.push(err(
                                         format!("modelInput.messages[{i}].content[{j}].type"),
                                         "missing",
@@ -375,21 +356,18 @@ impl Checker<'_> {
     }
 
     /// Nova / Converse messages: `[{"role", "content": [{"text": ...}, ...]}]`.
-    fn block_messages(&self, v: Option<&&RawValue>, out: &mut Vec<LineProblem>) -> u64 {
+    fn block_messages(&self, v: Option<Val<'_, '_>>, out: &mut Vec<LineProblem>) -> u64 {
         let Some(msgs) = message_list(v, out) else {
             return 0;
         };
         let mut tokens = 0;
         for (i, m) in msgs.iter().enumerate() {
-            check_role(m, i, out);
-            match m
-                .get("content")
-                .map(|c| serde_json::from_str::<Vec<Obj<'_>>>(c.get()))
-            {
-                Some(Ok(blocks)) if !blocks.is_empty() => {
+            check_role(*m, i, out);
+            match m.get("content").map(Val::objects) {
+                Some(Some(blocks)) if !blocks.is_empty() => {
                     for b in &blocks {
                         if let Some(t) = b.get("text") {
-                            if kind_of(t) != "string" {
+                            if t.kind_name() != "string" {
                                 out.push(err(
                                     format!("modelInput.messages[{i}].content.text"),
                                     "type",
@@ -415,7 +393,7 @@ impl Checker<'_> {
         tokens
     }
 
-    fn check(&self, input: &Obj<'_>, out: &mut Vec<LineProblem>) -> u64 {
+    fn check(&self, input: Val<'_, '_>, out: &mut Vec<LineProblem>) -> u64 {
         let Some((family, invocation)) = self.family_of(input) else {
             out.push(err("modelInput", "shape", "cannot tell the model family (no anthropic_version, messages, inputText or prompt); pass model=".into()));
             return 0;
@@ -425,15 +403,15 @@ impl Checker<'_> {
         let (tokens, output) = if invocation == Invocation::Converse || family == Family::Nova {
             let mut t = self.block_messages(input.get("messages"), out);
             if let Some(sys) = input.get("system") {
-                match serde_json::from_str::<Vec<Obj<'_>>>(sys.get()) {
-                    Ok(blocks) => {
+                match sys.objects() {
+                    Some(blocks) => {
                         t += blocks
                             .iter()
                             .filter_map(|b| b.get("text"))
-                            .map(|x| raw_tokens(x))
+                            .map(raw_tokens)
                             .sum::<u64>();
                     }
-                    Err(_) => out.push(err(
+                    None => out.push(err(
                         "modelInput.system",
                         "type",
                         "must be an array of {\"text\": ...} blocks".into(),
@@ -443,9 +421,9 @@ impl Checker<'_> {
             let mut n = 0;
             match input
                 .get("inferenceConfig")
-                .map(|c| serde_json::from_str::<Obj<'_>>(c.get()))
+                .map(|c| (c.kind() == Kind::Object).then_some(c))
             {
-                Some(Ok(cfg)) => {
+                Some(Some(cfg)) => {
                     if let Some(v) = cfg.get("maxTokens") {
                         n = self.max_tokens(
                             Some(v),
@@ -456,17 +434,17 @@ impl Checker<'_> {
                     }
                     for key in ["temperature", "topP"] {
                         if let Some(v) = cfg.get(key) {
-                            if !as_f64(v).is_some_and(|x| (0.0..=1.0).contains(&x)) {
+                            if !v.as_f64().is_some_and(|x| (0.0..=1.0).contains(&x)) {
                                 out.push(err(
                                     format!("modelInput.inferenceConfig.{key}"),
                                     "value",
-                                    format!("must be a number in 0..1, got {}", v.get()),
+                                    format!("must be a number in 0..1, got {}", v.raw()),
                                 ));
                             }
                         }
                     }
                 }
-                Some(Err(_)) => out.push(err(
+                Some(None) => out.push(err(
                     "modelInput.inferenceConfig",
                     "type",
                     "must be an object".into(),
@@ -479,7 +457,7 @@ impl Checker<'_> {
                 Family::Claude => {
                     match input
                         .get("anthropic_version")
-                        .and_then(|v| as_str(v))
+                        .and_then(Val::as_str)
                         .as_deref()
                     {
                         Some("bedrock-2023-05-31") => {}
@@ -502,7 +480,7 @@ impl Checker<'_> {
                     );
                     let mut t = self.claude_messages(input.get("messages"), out);
                     if let Some(sys) = input.get("system") {
-                        match kind_of(sys) {
+                        match sys.kind_name() {
                             "string" | "array" => t += raw_tokens(sys),
                             k => out.push(err(
                                 "modelInput.system",
@@ -521,7 +499,7 @@ impl Checker<'_> {
                         ));
                     }
                     if let Some(s) = input.get("stop_sequences") {
-                        if serde_json::from_str::<Vec<Cow<'_, str>>>(s.get()).is_err() {
+                        if s.kind() != Kind::Array || s.items().any(|x| x.kind() != Kind::String) {
                             out.push(err(
                                 "modelInput.stop_sequences",
                                 "type",
@@ -534,7 +512,7 @@ impl Checker<'_> {
                 Family::TitanEmbed => {
                     let mut t = 0;
                     match input.get("inputText") {
-                        Some(v) => match as_str(v) {
+                        Some(v) => match v.as_str() {
                             Some(s) if !s.trim().is_empty() => {
                                 t = tokens::estimate(&s);
                                 if s.chars().count() > 50_000 {
@@ -551,7 +529,7 @@ impl Checker<'_> {
                             None => out.push(err(
                                 "modelInput.inputText",
                                 "type",
-                                format!("must be a string, got {}", kind_of(v)),
+                                format!("must be a string, got {}", v.kind_name()),
                             )),
                         },
                         None => {
@@ -559,16 +537,16 @@ impl Checker<'_> {
                         }
                     }
                     if let Some(d) = input.get("dimensions") {
-                        if !matches!(as_u64(d), Some(256 | 512 | 1024)) {
+                        if !matches!(d.as_u64(), Some(256 | 512 | 1024)) {
                             out.push(err(
                                 "modelInput.dimensions",
                                 "value",
-                                format!("must be 256, 512 or 1024, got {}", d.get()),
+                                format!("must be 256, 512 or 1024, got {}", d.raw()),
                             ));
                         }
                     }
                     if let Some(n) = input.get("normalize") {
-                        if kind_of(n) != "boolean" {
+                        if n.kind_name() != "boolean" {
                             out.push(err(
                                 "modelInput.normalize",
                                 "type",
@@ -581,8 +559,8 @@ impl Checker<'_> {
                 Family::Llama3 | Family::Llama4 => {
                     let mut t = 0;
                     match input.get("prompt") {
-                        Some(v) if kind_of(v) == "string" => {
-                            if as_str(v).is_some_and(|s| s.trim().is_empty()) {
+                        Some(v) if v.kind_name() == "string" => {
+                            if v.as_str().is_some_and(|s| s.trim().is_empty()) {
                                 out.push(err("modelInput.prompt", "value", "is empty".into()));
                             }
                             t = raw_tokens(v);
@@ -590,7 +568,7 @@ impl Checker<'_> {
                         Some(v) => out.push(err(
                             "modelInput.prompt",
                             "type",
-                            format!("must be a string, got {}", kind_of(v)),
+                            format!("must be a string, got {}", v.kind_name()),
                         )),
                         None => out.push(err("modelInput.prompt", "missing", "is required".into())),
                     }
@@ -626,9 +604,13 @@ impl Checker<'_> {
             tokens: 0,
             problems: Vec::new(),
         };
-        let text = match std::str::from_utf8(text) {
+        // simdutf8 checks Japanese text several times faster than `str::from_utf8`, which
+        // runs only to locate an error.
+        let checked = simdutf8::basic::from_utf8(text).map_err(|_| std::str::from_utf8(text));
+        let text = match checked {
             Ok(t) => t,
-            Err(e) => {
+            Err(Ok(t)) => t,
+            Err(Err(e)) => {
                 problems.push(err(
                     "line",
                     "utf8",
@@ -657,18 +639,31 @@ impl Checker<'_> {
             result.problems = problems;
             return result;
         }
-        if let Ok(fast) = serde_json::from_str::<LineObj<'_>>(text) {
-            result.is_record = true;
-            record_id(fast.record_id, &mut result, &mut problems);
-            match fast.model_input {
-                None => problems.push(err("modelInput", "missing", "is required".into())),
-                Some(obj) => result.tokens = self.check(&obj, &mut problems),
+        // The fast path: one pass validates the line and finds its fields. Invalid JSON and a
+        // repeated top-level field (which Bedrock's reader refuses) take the slow path below,
+        // whose messages say where the line breaks.
+        if let Some(tape) = Tape::parse(text) {
+            let root = tape.root();
+            if root.count("recordId") <= 1 && root.count("modelInput") <= 1 {
+                result.is_record = true;
+                record_id(root.get("recordId"), &mut result, &mut problems);
+                match root.get("modelInput") {
+                    None => problems.push(err("modelInput", "missing", "is required".into())),
+                    Some(mi) if mi.kind() == Kind::Object => {
+                        result.tokens = self.check(mi, &mut problems);
+                    }
+                    Some(mi) => problems.push(err(
+                        "modelInput",
+                        "type",
+                        format!("must be an object, got {}", mi.kind_name()),
+                    )),
+                }
+                result.problems = problems;
+                return result;
             }
-            result.problems = problems;
-            return result;
         }
         // The slow path says precisely what is wrong.
-        let parsed: Line<'_> = match serde_json::from_str(text) {
+        let parsed: Line = match serde_json::from_str(text) {
             Ok(l) => l,
             Err(e) => {
                 let what = if e.is_data() {
@@ -681,27 +676,22 @@ impl Checker<'_> {
                 return result;
             }
         };
-        result.is_record = true;
-        record_id(parsed.record_id, &mut result, &mut problems);
-        match parsed.model_input {
-            None => problems.push(err("modelInput", "missing", "is required".into())),
-            Some(mi) => match serde_json::from_str::<Obj<'_>>(mi.get()) {
-                Ok(obj) => result.tokens = self.check(&obj, &mut problems),
-                Err(_) => problems.push(err(
-                    "modelInput",
-                    "type",
-                    format!("must be an object, got {}", kind_of(mi)),
-                )),
-            },
-        }
+        // serde_json read the line although the fast path did not: not expected, but report
+        // it rather than guess.
+        let _ = parsed;
+        problems.push(err(
+            "line",
+            "json",
+            "not a valid batch record (repeated or malformed fields)".into(),
+        ));
         result.problems = problems;
         result
     }
 }
 
-fn record_id(id: Option<&RawValue>, result: &mut LineResult, problems: &mut Vec<LineProblem>) {
+fn record_id(id: Option<Val<'_, '_>>, result: &mut LineResult, problems: &mut Vec<LineProblem>) {
     let Some(id) = id else { return };
-    match as_str(id) {
+    match id.as_str() {
         Some(s) => {
             if let Err(why) = check_record_id(&s) {
                 problems.push(LineProblem {
@@ -720,18 +710,21 @@ fn record_id(id: Option<&RawValue>, result: &mut LineResult, problems: &mut Vec<
         None => problems.push(err(
             "recordId",
             "type",
-            format!("must be a string, got {}", kind_of(id)),
+            format!("must be a string, got {}", id.kind_name()),
         )),
     }
 }
 
 /// The `messages` array of a body, or `None` (with the problem) when it is missing or malformed.
-fn message_list<'a>(v: Option<&&'a RawValue>, out: &mut Vec<LineProblem>) -> Option<Vec<Obj<'a>>> {
+fn message_list<'t, 'a>(
+    v: Option<Val<'t, 'a>>,
+    out: &mut Vec<LineProblem>,
+) -> Option<Vec<Val<'t, 'a>>> {
     let Some(v) = v else {
         out.push(err("modelInput.messages", "missing", "is required".into()));
         return None;
     };
-    let Ok(msgs) = serde_json::from_str::<Vec<Obj<'a>>>(v.get()) else {
+    let Some(msgs) = v.objects() else {
         out.push(err(
             "modelInput.messages",
             "type",
@@ -750,8 +743,8 @@ fn message_list<'a>(v: Option<&&'a RawValue>, out: &mut Vec<LineProblem>) -> Opt
 }
 
 /// A message's role: "user" or "assistant"; anything else is a problem.
-fn check_role<'a>(m: &Obj<'a>, i: usize, out: &mut Vec<LineProblem>) -> Option<Cow<'a, str>> {
-    let role = m.get("role").and_then(|r| as_str(r));
+fn check_role<'a>(m: Val<'_, 'a>, i: usize, out: &mut Vec<LineProblem>) -> Option<Cow<'a, str>> {
+    let role = m.get("role").and_then(Val::as_str);
     match role.as_deref() {
         Some("user" | "assistant") => {}
         Some(r) => out.push(err(
@@ -811,7 +804,7 @@ fn collect_files(root: &Path) -> Result<Vec<(PathBuf, Vec<PathBuf>)>, Error> {
 
 /// Checks one stream of lines; returns (records, bytes).
 fn check_stream(
-    reader: &mut dyn Read,
+    reader: &mut (dyn Read + Send),
     file: &str,
     checker: &Checker<'_>,
     col: &mut Collector<'_>,

@@ -488,3 +488,31 @@ def test_lines_are_read_right_whatever_the_echoed_input_holds() -> None:
     rows = {r["recordId"]: r for r in bb.read_results(dump(lines)).to_pandas().to_dict("records")}
     assert rows["a"]["text"] == "real" and rows["b"]["text"] == "real"
     assert rows["c"]["status"] == "failed" and rows["c"]["error_message"] == "boom"
+
+
+def test_arrow_and_pandas_only_paths_give_the_same_frame(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Nulls in text and count columns, a schema field that is not text (an object column),
+    # an embedding column, Japanese text and an empty string.
+    lines = [
+        claude_line("a", json.dumps({**SUMMARY, "score": 3}, ensure_ascii=False)),
+        claude_line("b", json.dumps({"title_en": "", "summary_ja": "日本語", "score": None})),
+        {"recordId": "c", "error": {"errorCode": 429, "errorMessage": "throttled"}},
+        {"recordId": "d", "modelOutput": {"embedding": [0.5], "inputTextTokenCount": 2}},
+    ]
+    res = bb.read_results(dump(lines), schema=["title_en", "summary_ja", "score"])
+    fast = res.to_pandas()
+    table = res.to_arrow()
+    assert table.schema.field("text").type == pa.large_string()
+    assert table.schema.field("input_tokens").type == pa.int64()
+    assert table.column("input_tokens").null_count == 1  # the error line has no usage
+    monkeypatch.setitem(__import__("sys").modules, "pyarrow", None)  # import fails
+    slow = res.to_pandas()
+    assert list(fast.columns) == list(slow.columns)
+    pd.testing.assert_frame_equal(fast, slow)
+    rows = {r["recordId"]: r for r in fast.to_dict("records")}
+    assert rows["a"]["score"] == 3 and rows["a"]["summary_ja"] == SUMMARY["summary_ja"]
+    assert rows["b"]["title_en"] == "" and pd.isna(rows["b"]["score"])
+    assert rows["c"]["status"] == "failed" and pd.isna(rows["c"]["text"])
+    assert rows["d"]["embedding"] == [0.5] and fast["input_tokens"].dtype == "Int64"

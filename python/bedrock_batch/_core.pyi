@@ -248,6 +248,9 @@ class _Results:
     def columns(self) -> dict[str, list[Any]]:
         """The table as columns: recordId, status, text, the schema fields, stop_reason,
         input_tokens, output_tokens, error_code, error_message (and embedding, json, file, line)."""
+    def arrow_columns(self) -> list[tuple[Any, ...]]:
+        """The same columns as Arrow buffers: ``(name, "large_string" | "int64", null_count,
+        validity, values, data)``, or ``(name, "object", list)`` for other JSON values."""
     @property
     def problems(self) -> list[tuple[str, int, str | None, str]]:
         """Problems that are not rows: (file, line, recordId, message)."""

@@ -78,20 +78,56 @@ class Results:
 
     def to_pandas(self) -> Any:
         """A pandas DataFrame: recordId, status, text, schema fields, stop_reason, input_tokens,
-        output_tokens (nullable integers), error_code, error_message, file, line."""
+        output_tokens (nullable integers), error_code, error_message, file, line.
+
+        With pyarrow installed the columns are built as Arrow arrays in Rust and handed to
+        pandas without a Python object per cell."""
         import pandas as pd
 
-        cols = self.columns()
-        df = pd.DataFrame(cols)
-        for c in ("input_tokens", "output_tokens"):
-            df[c] = pd.array(cols[c], dtype="Int64")
+        try:
+            import pyarrow as pa
+        except ImportError:
+            cols = self.columns()
+            df = pd.DataFrame(cols)
+            for c in ("input_tokens", "output_tokens"):
+                df[c] = pd.array(cols[c], dtype="Int64")
+            return df
+        arrays = self._arrow_arrays()
+        fast = {k: v for k, v in arrays.items() if isinstance(v, pa.Array)}
+        df = pa.table(fast).to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
+        df["line"] = df["line"].astype("int64")
+        for i, (name, values) in enumerate(arrays.items()):
+            if not isinstance(values, pa.Array):
+                df.insert(i, name, pd.Series(values, index=df.index))
         return df
 
     def to_arrow(self) -> Any:
-        """A pyarrow Table of the same columns."""
+        """A pyarrow Table of the same columns (text as ``large_string``)."""
         import pyarrow as pa
 
-        return pa.table(self.columns())
+        return pa.table(
+            {
+                k: v if isinstance(v, pa.Array) else pa.array(v)
+                for k, v in self._arrow_arrays().items()
+            }
+        )
+
+    def _arrow_arrays(self) -> dict[str, Any]:
+        import pyarrow as pa
+
+        n = len(self)
+        out: dict[str, Any] = {}
+        for item in self._core.arrow_columns():
+            if item[1] == "object":
+                out[item[0]] = item[2]
+                continue
+            name, kind, nulls, validity, values, data = item
+            typ = pa.large_string() if kind == "large_string" else pa.int64()
+            buffers = [None if validity is None else pa.py_buffer(validity), pa.py_buffer(values)]
+            if data is not None:
+                buffers.append(pa.py_buffer(data))
+            out[name] = pa.Array.from_buffers(typ, n, buffers, null_count=nulls)
+        return out
 
     def summary(self) -> dict[str, int]:
         """Counts by status, token totals and the number of problems."""

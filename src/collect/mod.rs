@@ -582,7 +582,7 @@ fn parse_line(raw: &[u8], file: &str, line: usize, opts: &Options) -> Option<Par
 }
 
 fn parse_stream(
-    reader: &mut dyn std::io::Read,
+    reader: &mut (dyn std::io::Read + Send),
     file: &str,
     opts: &Options,
     rows: &mut Vec<Row>,

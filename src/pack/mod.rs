@@ -30,19 +30,20 @@ pub struct Prompt {
 
 /// A column of text cells; `None` is a missing value.
 #[derive(Clone, Debug)]
-pub struct Column {
+pub struct Column<'a> {
     pub name: String,
-    pub values: Vec<Option<String>>,
+    /// Cell texts, borrowed from the caller where it can lend them.
+    pub values: Vec<Option<std::borrow::Cow<'a, str>>>,
 }
 
 /// The columns a pack needs (template fields, cleaned columns), all of one length.
 #[derive(Clone, Debug, Default)]
-pub struct Table {
-    pub columns: Vec<Column>,
+pub struct Table<'a> {
+    pub columns: Vec<Column<'a>>,
     pub rows: usize,
 }
 
-impl Table {
+impl Table<'_> {
     fn index(&self, name: &str) -> Option<usize> {
         self.columns.iter().position(|c| c.name == name)
     }
@@ -201,7 +202,7 @@ pub fn check_prompt(
 /// naming its row and column unless `missing` is [`Missing::Empty`]. `ids` are the id column's
 /// values (already text); without them ids are generated.
 pub fn pack(
-    table: &Table,
+    table: &Table<'_>,
     ids: Option<&[Option<String>]>,
     prompt: &Prompt,
     model: &ModelInfo,
@@ -294,7 +295,7 @@ pub fn pack(
             let mut cells: Vec<std::borrow::Cow<'_, str>> = Vec::with_capacity(fields.len());
             for (f, &ci) in fields.iter().zip(&field_cols) {
                 let cell = match &table.columns[ci].values[row] {
-                    Some(v) => v.as_str(),
+                    Some(v) => v.as_ref(),
                     None if missing == Missing::Empty => "",
                     None => {
                         return Err(Error::InvalidInput(format!(

@@ -1,5 +1,7 @@
 //! Python bindings of the clean stage.
 
+use std::borrow::Cow;
+
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyFloat, PyString};
 
@@ -10,10 +12,41 @@ use crate::error::Error;
 
 /// A `str` as Rust text. A lone surrogate (which UTF-8 cannot carry) becomes one U+FFFD.
 pub fn text_of(s: &Bound<'_, PyString>) -> String {
-    match s.to_cow() {
-        Ok(c) => c.into_owned(),
-        Err(_) => lossy(s).unwrap_or_else(|_| s.to_string_lossy().into_owned()),
+    borrow_text(s).into_owned()
+}
+
+/// A `str`'s UTF-8, borrowed from the object when CPython has it.
+///
+/// CPython keeps a UTF-8 form of a `str` once asked for it (an ASCII string is its own UTF-8;
+/// other strings are encoded once and the result cached on the object, which is what orjson and
+/// non-abi3 PyO3 builds read too), so no copy is made and a column read twice is encoded once.
+/// `PyUnicode_AsUTF8AndSize` is in every CPython 3 but in the limited API only from 3.10, so it
+/// is declared here for the abi3-py39 wheel. A lone surrogate gives an owned copy with U+FFFD.
+pub fn borrow_text<'a>(s: &'a Bound<'_, PyString>) -> Cow<'a, str> {
+    #[allow(unsafe_code)]
+    {
+        extern "C" {
+            fn PyUnicode_AsUTF8AndSize(
+                unicode: *mut pyo3::ffi::PyObject,
+                size: *mut pyo3::ffi::Py_ssize_t,
+            ) -> *const std::ffi::c_char;
+        }
+        let mut size: pyo3::ffi::Py_ssize_t = 0;
+        // SAFETY: `s` is a live str and we hold the GIL (the `Bound`); the returned buffer is
+        // owned by the object, immutable, and valid while the object lives, which `'a` (the
+        // borrow of `s`) guarantees. It is UTF-8 by the function's contract.
+        unsafe {
+            let p = PyUnicode_AsUTF8AndSize(s.as_ptr(), &raw mut size);
+            if !p.is_null() {
+                #[allow(clippy::cast_sign_loss)]
+                let bytes = std::slice::from_raw_parts(p.cast::<u8>(), size as usize);
+                return Cow::Borrowed(std::str::from_utf8_unchecked(bytes));
+            }
+        }
     }
+    // A lone surrogate: clear the UnicodeEncodeError and replace it.
+    drop(PyErr::take(s.py()));
+    Cow::Owned(lossy(s).unwrap_or_else(|_| s.to_string_lossy().into_owned()))
 }
 
 /// Through UTF-16 with `surrogatepass`: valid pairs join, each lone surrogate is one U+FFFD.
@@ -112,9 +145,9 @@ pub fn detect_format(doc: &Bound<'_, PyString>) -> &'static str {
 }
 
 /// Reads one item of a batch: text, or missing (None, NaN, pandas.NA).
-fn item_text(obj: &Bound<'_, PyAny>, index: usize) -> Result<Option<String>, Error> {
+fn item_text<'a>(obj: &'a Bound<'_, PyAny>, index: usize) -> Result<Option<Cow<'a, str>>, Error> {
     if let Ok(s) = obj.cast::<PyString>() {
-        return Ok(Some(text_of(s)));
+        return Ok(Some(borrow_text(s)));
     }
     if obj.is_none() {
         return Ok(None);
@@ -153,10 +186,12 @@ pub fn clean_batch(
     let format: Format = format.parse().py_err(py)?;
     let opts = options(drop_code, drop_images, keep_paragraphs, max_chars);
     let pool = Threads::new(threads).py_err(py)?;
-    let mut owned = Vec::new();
-    for (i, item) in docs.try_iter()?.enumerate() {
-        owned.push(item_text(&item?, i).py_err(py)?);
+    // The items are held so their text can be borrowed (not copied) while the GIL is released.
+    let held = docs.try_iter()?.collect::<PyResult<Vec<_>>>()?;
+    let mut texts = Vec::with_capacity(held.len());
+    for (i, item) in held.iter().enumerate() {
+        texts.push(item_text(item, i).py_err(py)?);
     }
-    let one = |d: &Option<String>| d.as_deref().map(|d| clean::clean(d, format, &opts));
-    run_parallel(py, &pool, &owned, one, progress.as_ref())
+    let one = |d: &Option<Cow<'_, str>>| d.as_deref().map(|d| clean::clean(d, format, &opts));
+    run_parallel(py, &pool, &texts, one, progress.as_ref())
 }
