@@ -1,6 +1,7 @@
 //! Byte scans shared by the JSON stages (pack, validate, collect) and the token estimate: the
-//! next byte a JSON string cannot hold raw, and byte-class counts. SSE2 (present on every x86-64
-//! CPU) 16 bytes at a time, with a portable scalar version for other targets and for tails.
+//! next byte a JSON string cannot hold raw, and byte-class counts. AVX2 32 bytes at a time when
+//! the CPU has it (checked once at run time), else SSE2 (every x86-64 CPU) 16 at a time, with a
+//! portable scalar version for other targets and for tails.
 #![allow(unsafe_code)]
 
 /// Bytes a JSON string cannot hold raw: `"`, `\` and control characters (< 0x20).
@@ -28,9 +29,15 @@ fn json_special_scalar(b: &[u8], from: usize) -> usize {
 pub fn json_special(b: &[u8], from: usize) -> usize {
     #[cfg(target_arch = "x86_64")]
     {
-        // SAFETY: SSE2 is part of the x86-64 baseline; `sse2::json_special` reads only
-        // within `b`.
-        unsafe { sse2::json_special(b, from) }
+        // SAFETY: AVX2 is used only when the CPU reports it; SSE2 is part of the x86-64
+        // baseline; both read only within `b`.
+        unsafe {
+            if std::is_x86_feature_detected!("avx2") {
+                avx2::json_special(b, from)
+            } else {
+                sse2::json_special(b, from)
+            }
+        }
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
@@ -46,8 +53,14 @@ pub fn json_special(b: &[u8], from: usize) -> usize {
 pub fn byte_classes(b: &[u8]) -> [u64; 4] {
     #[cfg(target_arch = "x86_64")]
     {
-        // SAFETY: SSE2 is part of the x86-64 baseline; reads stay within `b`.
-        unsafe { sse2::byte_classes(b) }
+        // SAFETY: as in `json_special`.
+        unsafe {
+            if std::is_x86_feature_detected!("avx2") {
+                avx2::byte_classes(b)
+            } else {
+                sse2::byte_classes(b)
+            }
+        }
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
@@ -175,6 +188,111 @@ mod sse2 {
     }
 }
 
+#[cfg(target_arch = "x86_64")]
+#[allow(
+    clippy::cast_ptr_alignment,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_truncation
+)]
+mod avx2 {
+    use std::arch::x86_64::{
+        __m256i, _mm256_cmpeq_epi8, _mm256_cmpgt_epi8, _mm256_extracti128_si256,
+        _mm256_loadu_si256, _mm256_max_epu8, _mm256_min_epu8, _mm256_movemask_epi8,
+        _mm256_or_si256, _mm256_sad_epu8, _mm256_set1_epi8, _mm256_setzero_si256, _mm256_sub_epi8,
+        _mm_add_epi64, _mm_cvtsi128_si64, _mm_srli_si128,
+    };
+
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn special_mask(v: __m256i) -> __m256i {
+        let quote = _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'"' as i8));
+        let slash = _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'\\' as i8));
+        let ctl = _mm256_cmpeq_epi8(_mm256_min_epu8(v, _mm256_set1_epi8(0x1f)), v);
+        _mm256_or_si256(_mm256_or_si256(quote, slash), ctl)
+    }
+
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn json_special(b: &[u8], from: usize) -> usize {
+        let n = b.len();
+        let p = b.as_ptr();
+        let mut i = from;
+        while i + 32 <= n {
+            let m =
+                _mm256_movemask_epi8(special_mask(_mm256_loadu_si256(p.add(i).cast::<__m256i>())))
+                    as u32;
+            if m != 0 {
+                return i + m.trailing_zeros() as usize;
+            }
+            i += 32;
+        }
+        super::sse2::json_special(b, i)
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn in_range(v: __m256i, lo: u8, hi: u8) -> __m256i {
+        let t = _mm256_sub_epi8(v, _mm256_set1_epi8(lo as i8));
+        _mm256_cmpeq_epi8(_mm256_min_epu8(t, _mm256_set1_epi8((hi - lo) as i8)), t)
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn hsum(acc: __m256i) -> u64 {
+        let s = _mm256_sad_epu8(acc, _mm256_setzero_si256());
+        let lo = _mm256_extracti128_si256::<0>(s);
+        let hi = _mm256_extracti128_si256::<1>(s);
+        let t = _mm_add_epi64(lo, hi);
+        let t = _mm_add_epi64(t, _mm_srli_si128::<8>(t));
+        _mm_cvtsi128_si64(t) as u64
+    }
+
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn byte_classes(b: &[u8]) -> [u64; 4] {
+        let mut out = [0u64; 4];
+        let n = b.len();
+        let p = b.as_ptr();
+        let mut i = 0;
+        while i + 32 <= n {
+            let steps = ((n - i) / 32).min(255);
+            let (mut ascii, mut ws, mut lead, mut cjk) = (
+                _mm256_setzero_si256(),
+                _mm256_setzero_si256(),
+                _mm256_setzero_si256(),
+                _mm256_setzero_si256(),
+            );
+            for _ in 0..steps {
+                let v = _mm256_loadu_si256(p.add(i).cast::<__m256i>());
+                ascii = _mm256_sub_epi8(ascii, _mm256_cmpgt_epi8(v, _mm256_set1_epi8(-1)));
+                let space = _mm256_or_si256(
+                    _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b' ' as i8)),
+                    _mm256_or_si256(in_range(v, b'\t', b'\n'), in_range(v, 0x0c, b'\r')),
+                );
+                ws = _mm256_sub_epi8(ws, space);
+                lead = _mm256_sub_epi8(
+                    lead,
+                    _mm256_cmpeq_epi8(_mm256_max_epu8(v, _mm256_set1_epi8(0xc0_u8 as i8)), v),
+                );
+                let c = _mm256_or_si256(
+                    _mm256_or_si256(in_range(v, 0xe3, 0xed), in_range(v, 0xf0, 0xf7)),
+                    _mm256_cmpeq_epi8(v, _mm256_set1_epi8(0xef_u8 as i8)),
+                );
+                cjk = _mm256_sub_epi8(cjk, c);
+                i += 32;
+            }
+            out[0] += hsum(ascii);
+            out[1] += hsum(ws);
+            out[2] += hsum(lead);
+            out[3] += hsum(cjk);
+        }
+        let tail = super::sse2::byte_classes(&b[i..]);
+        for k in 0..4 {
+            out[k] += tail[k];
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,7 +327,14 @@ mod tests {
             }
             for from in [0, 1, 15, 17, 40] {
                 if from <= b.len() {
-                    assert_eq!(json_special(&b, from), json_special_scalar(&b, from));
+                    let want = json_special_scalar(&b, from);
+                    assert_eq!(json_special(&b, from), want);
+                    #[cfg(target_arch = "x86_64")]
+                    #[allow(unsafe_code)]
+                    // SAFETY: SSE2 is baseline; AVX2 only when detected.
+                    unsafe {
+                        assert_eq!(sse2::json_special(&b, from), want);
+                    }
                 }
             }
         }
@@ -222,6 +347,12 @@ mod tests {
         for seed in 1..100u64 {
             let b = bytes(seed, seed as usize * 97);
             assert_eq!(byte_classes(&b), byte_classes_scalar(&b));
+            #[cfg(target_arch = "x86_64")]
+            #[allow(unsafe_code)]
+            // SAFETY: SSE2 is baseline.
+            unsafe {
+                assert_eq!(sse2::byte_classes(&b), byte_classes_scalar(&b));
+            }
         }
         let all: Vec<u8> = (0..=255u8).cycle().take(256 * 300).collect();
         assert_eq!(byte_classes(&all), byte_classes_scalar(&all));

@@ -8,7 +8,6 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -804,14 +803,14 @@ fn collect_files(root: &Path) -> Result<Vec<(PathBuf, Vec<PathBuf>)>, Error> {
 
 /// Checks one stream of lines; returns (records, bytes).
 fn check_stream(
-    reader: &mut (dyn Read + Send),
+    input: lines::Input<'_>,
     file: &str,
     checker: &Checker<'_>,
     col: &mut Collector<'_>,
 ) -> Result<(usize, u64), Error> {
     let mut records = 0usize;
     let mut bytes = 0u64;
-    lines::for_each_batch(reader, file, |blocks| {
+    lines::for_each_batch(input, file, |blocks| {
         let results: Vec<Vec<(LineResult, u64)>> = blocks
             .par_iter()
             .map(|block| {
@@ -900,7 +899,7 @@ pub fn validate(source: &Source, opts: &Options) -> Result<Report, Error> {
                     let Source::Bytes(b) = source else {
                         unreachable!()
                     };
-                    check_stream(&mut b.as_slice(), name, &checker, &mut col)?
+                    check_stream(lines::Input::Bytes(b), name, &checker, &mut col)?
                 }
                 Some(p) => {
                     if p.extension().and_then(|e| e.to_str()) != Some("jsonl") {
@@ -915,11 +914,11 @@ pub fn validate(source: &Source, opts: &Options) -> Result<Report, Error> {
                         });
                         continue;
                     }
-                    let mut f = fs::File::open(p).map_err(|e| Error::Io {
+                    let f = fs::File::open(p).map_err(|e| Error::Io {
                         path: name.clone(),
                         source: e,
                     })?;
-                    check_stream(&mut f, name, &checker, &mut col)?
+                    check_stream(lines::Input::File(&f), name, &checker, &mut col)?
                 }
             };
             let file_problem = |message: String, kind: &'static str| Problem {

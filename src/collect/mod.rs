@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use serde::Deserialize;
 use serde_json::value::RawValue;
+
+use crate::tape::{Kind as TapeKind, Tape, Val};
 use serde_json::{Map, Value};
 
 pub use extract::extract_json;
@@ -173,8 +175,9 @@ pub enum Source {
     Bytes(Vec<u8>),
 }
 
+/// A line as `serde_json` reads it: the slow path, for lines the fast one cannot read.
 #[derive(Deserialize)]
-struct OutLine<'a> {
+struct SerdeLine<'a> {
     #[serde(rename = "recordId", borrow, default)]
     record_id: Option<Cow<'a, str>>,
     #[serde(rename = "modelOutput", borrow, default)]
@@ -183,26 +186,29 @@ struct OutLine<'a> {
     error: Option<&'a RawValue>,
 }
 
-type Obj<'a> = HashMap<Cow<'a, str>, &'a RawValue>;
-
-fn get_str(o: &Obj<'_>, k: &str) -> Option<String> {
-    o.get(k)
-        .and_then(|v| serde_json::from_str::<String>(v.get()).ok())
+/// A line's members: recordId, and `modelOutput` or `error` as tapes of their JSON.
+struct OutLine<'a> {
+    record_id: Option<Cow<'a, str>>,
+    model_output: Option<Tape<'a>>,
+    error: Option<Tape<'a>>,
 }
 
-fn get_u64(o: &Obj<'_>, k: &str) -> Option<u64> {
-    o.get(k)
-        .and_then(|v| serde_json::from_str::<u64>(v.get()).ok())
+fn get_str(o: Val<'_, '_>, k: &str) -> Option<String> {
+    o.get(k).and_then(Val::as_str).map(Cow::into_owned)
 }
 
-fn get_obj<'a>(o: &Obj<'a>, k: &str) -> Option<Obj<'a>> {
-    o.get(k)
-        .and_then(|v| serde_json::from_str::<Obj<'a>>(v.get()).ok())
+fn get_u64(o: Val<'_, '_>, k: &str) -> Option<u64> {
+    o.get(k).and_then(Val::as_u64)
+}
+
+fn get_obj<'t, 'a>(o: Val<'t, 'a>, k: &str) -> Option<Val<'t, 'a>> {
+    o.get(k).filter(|v| v.kind() == TapeKind::Object)
 }
 
 /// `errorCode` may be a number or a string.
-fn code_of(v: &RawValue) -> String {
-    serde_json::from_str::<String>(v.get()).unwrap_or_else(|_| v.get().to_string())
+fn code_of(v: Val<'_, '_>) -> String {
+    v.as_str()
+        .map_or_else(|| v.raw().to_string(), Cow::into_owned)
 }
 
 /// Text, stop reason, token counts or embedding of a `modelOutput`, for every family.
@@ -215,105 +221,97 @@ struct Output {
     embedding: Option<Vec<f64>>,
 }
 
-#[derive(Deserialize)]
-struct ClaudeBlock<'a> {
-    #[serde(rename = "type", borrow, default)]
-    kind: Option<Cow<'a, str>>,
-    #[serde(default)]
-    text: Option<String>,
-    #[serde(borrow, default)]
-    input: Option<&'a RawValue>,
-}
-
-#[derive(Deserialize)]
-struct TextBlock {
-    #[serde(default)]
-    text: Option<String>,
-}
-
 /// Reads a modelOutput; `Err((code, message))` when it reports an error itself or has an
 /// unknown shape.
-fn parse_output(raw: &RawValue) -> Result<Output, (String, String)> {
-    let o: Obj<'_> = serde_json::from_str(raw.get()).map_err(|_| {
-        (
+fn parse_output(o: Val<'_, '_>) -> Result<Output, (String, String)> {
+    if o.kind() != TapeKind::Object {
+        return Err((
             "invalid_output".to_string(),
             "modelOutput is not a JSON object".to_string(),
-        )
-    })?;
+        ));
+    }
     if let Some(e) = o.get("error") {
-        let msg = serde_json::from_str::<Obj<'_>>(e.get())
-            .ok()
-            .and_then(|eo| get_str(&eo, "errorMessage").or_else(|| get_str(&eo, "message")))
-            .or_else(|| serde_json::from_str::<String>(e.get()).ok())
-            .unwrap_or_else(|| e.get().to_string());
-        let code = serde_json::from_str::<Obj<'_>>(e.get())
-            .ok()
-            .and_then(|eo| eo.get("errorCode").map(|c| code_of(c)))
+        let eo = (e.kind() == TapeKind::Object).then_some(e);
+        let msg = eo
+            .and_then(|eo| get_str(eo, "errorMessage").or_else(|| get_str(eo, "message")))
+            .or_else(|| e.as_str().map(Cow::into_owned))
+            .unwrap_or_else(|| e.raw().to_string());
+        let code = eo
+            .and_then(|eo| eo.get("errorCode").map(code_of))
             .unwrap_or_else(|| "model_error".into());
         return Err((code, msg));
     }
     if let Some(content) = o.get("content") {
         // Anthropic Claude messages.
-        let blocks: Vec<ClaudeBlock<'_>> = serde_json::from_str(content.get()).map_err(|_| {
+        let not_blocks = || {
             (
                 "invalid_output".to_string(),
                 "modelOutput.content is not a list of blocks".to_string(),
             )
-        })?;
+        };
+        let blocks = content.objects().ok_or_else(not_blocks)?;
         let mut text = String::new();
-        for b in &blocks {
-            match b.kind.as_deref() {
-                Some("text") | None => text.push_str(b.text.as_deref().unwrap_or("")),
+        for b in blocks {
+            let kind = b.get("type").and_then(Val::as_str);
+            match kind.as_deref() {
+                Some("text") | None => {
+                    if let Some(t) = b.get("text") {
+                        text.push_str(&t.as_str().ok_or_else(not_blocks)?);
+                    }
+                }
                 Some("tool_use") => {
-                    if let Some(input) = b.input {
-                        text.push_str(input.get());
+                    if let Some(input) = b.get("input") {
+                        text.push_str(input.raw());
                     }
                 }
                 _ => {}
             }
         }
-        let usage = get_obj(&o, "usage");
+        let usage = get_obj(o, "usage");
         return Ok(Output {
             text: Some(text),
-            stop_reason: get_str(&o, "stop_reason"),
-            input_tokens: usage.as_ref().and_then(|u| get_u64(u, "input_tokens")),
-            output_tokens: usage.as_ref().and_then(|u| get_u64(u, "output_tokens")),
+            stop_reason: get_str(o, "stop_reason"),
+            input_tokens: usage.and_then(|u| get_u64(u, "input_tokens")),
+            output_tokens: usage.and_then(|u| get_u64(u, "output_tokens")),
             embedding: None,
         });
     }
-    if let Some(output) = get_obj(&o, "output") {
+    if let Some(output) = get_obj(o, "output") {
         // Converse and Amazon Nova: output.message.content[].text
-        let text = get_obj(&output, "message")
-            .and_then(|m| m.get("content").map(|c| c.get().to_string()))
-            .and_then(|c| serde_json::from_str::<Vec<TextBlock>>(&c).ok())
-            .map(|blocks| {
-                blocks
-                    .into_iter()
-                    .filter_map(|b| b.text)
-                    .collect::<String>()
+        let text = get_obj(output, "message")
+            .and_then(|m| m.get("content"))
+            .and_then(Val::objects)
+            .and_then(|blocks| {
+                let mut text = String::new();
+                for b in blocks {
+                    if let Some(t) = b.get("text") {
+                        text.push_str(&t.as_str()?);
+                    }
+                }
+                Some(text)
             });
-        let usage = get_obj(&o, "usage");
+        let usage = get_obj(o, "usage");
         return Ok(Output {
             text,
-            stop_reason: get_str(&o, "stopReason"),
-            input_tokens: usage.as_ref().and_then(|u| get_u64(u, "inputTokens")),
-            output_tokens: usage.as_ref().and_then(|u| get_u64(u, "outputTokens")),
+            stop_reason: get_str(o, "stopReason"),
+            input_tokens: usage.and_then(|u| get_u64(u, "inputTokens")),
+            output_tokens: usage.and_then(|u| get_u64(u, "outputTokens")),
             embedding: None,
         });
     }
-    if o.contains_key("generation") {
+    if o.get("generation").is_some() {
         // Meta Llama.
         return Ok(Output {
-            text: get_str(&o, "generation"),
-            stop_reason: get_str(&o, "stop_reason"),
-            input_tokens: get_u64(&o, "prompt_token_count"),
-            output_tokens: get_u64(&o, "generation_token_count"),
+            text: get_str(o, "generation"),
+            stop_reason: get_str(o, "stop_reason"),
+            input_tokens: get_u64(o, "prompt_token_count"),
+            output_tokens: get_u64(o, "generation_token_count"),
             embedding: None,
         });
     }
     if let Some(e) = o.get("embedding") {
         // Titan text embeddings.
-        let v: Vec<f64> = serde_json::from_str(e.get()).map_err(|_| {
+        let v: Vec<f64> = serde_json::from_str(e.raw()).map_err(|_| {
             (
                 "invalid_output".to_string(),
                 "modelOutput.embedding is not a list of numbers".to_string(),
@@ -322,25 +320,29 @@ fn parse_output(raw: &RawValue) -> Result<Output, (String, String)> {
         return Ok(Output {
             text: None,
             stop_reason: None,
-            input_tokens: get_u64(&o, "inputTextTokenCount"),
+            input_tokens: get_u64(o, "inputTextTokenCount"),
             output_tokens: Some(0),
             embedding: Some(v),
         });
     }
     if let Some(results) = o.get("results") {
         // Titan text generation.
-        let first = serde_json::from_str::<Vec<Obj<'_>>>(results.get())
-            .ok()
-            .and_then(|r| r.into_iter().next());
+        let first = results.objects().and_then(|r| r.into_iter().next());
         return Ok(Output {
-            text: first.as_ref().and_then(|r| get_str(r, "outputText")),
-            stop_reason: first.as_ref().and_then(|r| get_str(r, "completionReason")),
-            input_tokens: get_u64(&o, "inputTextTokenCount"),
-            output_tokens: first.as_ref().and_then(|r| get_u64(r, "tokenCount")),
+            text: first.and_then(|r| get_str(r, "outputText")),
+            stop_reason: first.and_then(|r| get_str(r, "completionReason")),
+            input_tokens: get_u64(o, "inputTextTokenCount"),
+            output_tokens: first.and_then(|r| get_u64(r, "tokenCount")),
             embedding: None,
         });
     }
-    let mut keys: Vec<&str> = o.keys().map(AsRef::as_ref).collect();
+    let mut keys: Vec<String> = o
+        .members()
+        .map(|(k, _)| {
+            k.as_str()
+                .map_or_else(|| k.raw().to_string(), Cow::into_owned)
+        })
+        .collect();
     keys.sort_unstable();
     Err((
         "invalid_output".into(),
@@ -375,13 +377,16 @@ fn apply_json(row: &mut Row, opts: &Options) {
     }
     let text = row.text.as_deref().unwrap_or("");
     match extract_json(text, opts.prefill.as_deref()) {
-        Ok(v) => {
+        Ok(mut v) => {
             let mut missing: Vec<String> = Vec::new();
             let mut fields = Vec::with_capacity(opts.schema.len());
+            // With a schema only the fields are kept (moved out, not copied); without one the
+            // whole answer is.
+            let is_object = v.is_object();
             for f in &opts.schema {
-                match v.get(&f.name) {
-                    Some(val) if f.kind.is_none_or(|k| k.matches(val)) => {
-                        fields.push(Some(val.clone()));
+                match v.as_object_mut().and_then(|m| m.remove(&f.name)) {
+                    Some(val) if f.kind.is_none_or(|k| k.matches(&val)) => {
+                        fields.push(Some(val));
                     }
                     Some(val) => {
                         missing.push(format!(
@@ -397,7 +402,7 @@ fn apply_json(row: &mut Row, opts: &Options) {
                             },
                             f.kind.map_or("", Kind::name)
                         ));
-                        fields.push(Some(val.clone()));
+                        fields.push(Some(val));
                     }
                     None => {
                         missing.push(format!("missing key {:?}", f.name));
@@ -405,11 +410,13 @@ fn apply_json(row: &mut Row, opts: &Options) {
                     }
                 }
             }
-            if !opts.schema.is_empty() && !v.is_object() {
+            if !opts.schema.is_empty() && !is_object {
                 missing.insert(0, "the JSON answer is not an object".into());
             }
             row.fields = fields;
-            row.json = Some(v);
+            if opts.schema.is_empty() {
+                row.json = Some(v);
+            }
             if !missing.is_empty() {
                 row.status = Status::InvalidOutput;
                 row.error_code = Some("invalid_output".into());
@@ -451,7 +458,7 @@ fn unreadable(raw: &[u8], file: &str, line: usize, opts: &Options) -> Option<Par
     }
     let why = match std::str::from_utf8(raw) {
         Err(_) => "the line is not valid UTF-8".to_string(),
-        Ok(t) => match serde_json::from_str::<OutLine<'_>>(t) {
+        Ok(t) => match serde_json::from_str::<SerdeLine<'_>>(t) {
             Err(e) if e.is_eof() => "the line is cut off (a partial write?)".to_string(),
             Err(e) => format!("the line is not JSON: {e}"),
             Ok(_) => "the line could not be read".to_string(),
@@ -477,22 +484,20 @@ fn unreadable(raw: &[u8], file: &str, line: usize, opts: &Options) -> Option<Par
 /// what comes before it (the echoed `modelInput`, most of the line).
 ///
 /// In valid JSON the bytes `"key":` with an unescaped quote can only open a member name (a quote
-/// inside a string is escaped), and requiring that only `}` follows the value keeps nested
-/// members out. Any doubt returns `None` and the caller parses the whole line.
-fn last_member<'a>(raw: &'a [u8], key: &str) -> Option<&'a RawValue> {
+/// inside a string is escaped), and requiring that the value runs to the line's closing `}`
+/// keeps nested members out. Any doubt returns `None` and the caller parses the whole line.
+fn last_member<'a>(raw: &'a [u8], key: &str) -> Option<Tape<'a>> {
     let needle = format!("\"{key}\"");
     let finder = memchr::memmem::FinderRev::new(needle.as_bytes());
     let mut end = raw.len();
     while let Some(pos) = finder.rfind(&raw[..end]) {
         let backslashes = raw[..pos].iter().rev().take_while(|&&b| b == b'\\').count();
         if backslashes % 2 == 0 {
-            let rest = &raw[pos + needle.len()..];
-            let rest = rest.trim_ascii_start().strip_prefix(b":")?;
-            let mut de = serde_json::Deserializer::from_slice(rest);
-            let v: &RawValue = serde::Deserialize::deserialize(&mut de).ok()?;
-            let used = v.get().len() + (rest.len() - rest.trim_ascii_start().len());
-            let tail = rest.get(used..)?.trim_ascii();
-            return (tail == b"}").then_some(v);
+            let rest = raw[pos + needle.len()..]
+                .trim_ascii_start()
+                .strip_prefix(b":")?;
+            let value = rest.trim_ascii_end().strip_suffix(b"}")?;
+            return Tape::parse(simdutf8::basic::from_utf8(value).ok()?);
         }
         end = pos;
     }
@@ -523,11 +528,20 @@ fn fast_line(raw: &[u8]) -> Option<OutLine<'_>> {
     })
 }
 
+/// The slow path: the whole line through `serde_json`.
+fn full_line(raw: &[u8]) -> Option<OutLine<'_>> {
+    let l = serde_json::from_slice::<SerdeLine<'_>>(raw).ok()?;
+    Some(OutLine {
+        record_id: l.record_id,
+        model_output: l.model_output.and_then(|v| Tape::parse(v.get())),
+        error: l.error.and_then(|v| Tape::parse(v.get())),
+    })
+}
+
 fn parse_line(raw: &[u8], file: &str, line: usize, opts: &Options) -> Option<Parsed> {
     // Most of a line is the echoed modelInput: read recordId at the front and modelOutput (or
     // error) at the back; anything unusual takes the full parse, which checks UTF-8 as it reads.
-    let parsed = fast_line(raw).or_else(|| serde_json::from_slice::<OutLine<'_>>(raw).ok());
-    let Some(l) = parsed else {
+    let Some(l) = fast_line(raw).or_else(|| full_line(raw)) else {
         return unreadable(raw, file, line, opts);
     };
     let Some(id) = l.record_id.map(Cow::into_owned) else {
@@ -539,26 +553,25 @@ fn parse_line(raw: &[u8], file: &str, line: usize, opts: &Options) -> Option<Par
         }));
     };
     let mut r = blank_row(id, file, line, opts);
-    if let Some(e) = l.error {
-        let eo: Option<Obj<'_>> = serde_json::from_str(e.get()).ok();
+    if let Some(e) = &l.error {
+        let e = e.root();
+        let eo = (e.kind() == TapeKind::Object).then_some(e);
         r.error_code = Some(
-            eo.as_ref()
-                .and_then(|o| o.get("errorCode").map(|c| code_of(c)))
+            eo.and_then(|o| o.get("errorCode").map(code_of))
                 .unwrap_or_else(|| "error".into()),
         );
         r.error_message = Some(
-            eo.as_ref()
-                .and_then(|o| get_str(o, "errorMessage").or_else(|| get_str(o, "message")))
-                .unwrap_or_else(|| e.get().to_string()),
+            eo.and_then(|o| get_str(o, "errorMessage").or_else(|| get_str(o, "message")))
+                .unwrap_or_else(|| e.raw().to_string()),
         );
         return Some(Parsed::Row(r));
     }
-    let Some(mo) = l.model_output else {
+    let Some(mo) = &l.model_output else {
         r.error_code = Some("no_output".into());
         r.error_message = Some("the line has neither modelOutput nor error".into());
         return Some(Parsed::Row(r));
     };
-    match parse_output(mo) {
+    match parse_output(mo.root()) {
         Ok(out) => {
             r.status = Status::Succeeded;
             r.text = out.text;
@@ -582,14 +595,14 @@ fn parse_line(raw: &[u8], file: &str, line: usize, opts: &Options) -> Option<Par
 }
 
 fn parse_stream(
-    reader: &mut (dyn std::io::Read + Send),
+    input: lines::Input<'_>,
     file: &str,
     opts: &Options,
     rows: &mut Vec<Row>,
     problems: &mut Vec<Problem>,
 ) -> Result<usize, Error> {
     let mut lines_seen = 0usize;
-    lines::for_each_batch(reader, file, |blocks| {
+    lines::for_each_batch(input, file, |blocks| {
         let parsed: Vec<Vec<Parsed>> = blocks
             .par_iter()
             .map(|b| {
@@ -668,7 +681,13 @@ pub fn read_results(source: &Source, opts: &Options) -> Result<Results, Error> {
     let mut manifests = Vec::new();
     match source {
         Source::Bytes(b) => {
-            parse_stream(&mut b.as_slice(), "<bytes>", opts, &mut rows, &mut problems)?;
+            parse_stream(
+                lines::Input::Bytes(b),
+                "<bytes>",
+                opts,
+                &mut rows,
+                &mut problems,
+            )?;
         }
         Source::Path(root) => {
             let (outs, manifest_paths, dirs) = find(root)?;
@@ -680,11 +699,17 @@ pub fn read_results(source: &Source, opts: &Options) -> Result<Results, Error> {
             }
             for p in &outs {
                 let name = p.display().to_string();
-                let mut f = fs::File::open(p).map_err(|e| Error::Io {
+                let f = fs::File::open(p).map_err(|e| Error::Io {
                     path: name.clone(),
                     source: e,
                 })?;
-                parse_stream(&mut f, &name, opts, &mut rows, &mut problems)?;
+                parse_stream(
+                    lines::Input::File(&f),
+                    &name,
+                    opts,
+                    &mut rows,
+                    &mut problems,
+                )?;
             }
             for p in &manifest_paths {
                 let name = p.display().to_string();
