@@ -480,15 +480,14 @@ fn unreadable(raw: &[u8], file: &str, line: usize, opts: &Options) -> Option<Par
     })
 }
 
-/// The value of the last top-level member `key` of a one-object line, found without parsing
-/// what comes before it (the echoed `modelInput`, most of the line).
+/// The value of the last top-level member `needle` (a key in quotes) of a one-object line, as a
+/// tape, found without parsing what comes before it (the echoed `modelInput`, most of the line).
 ///
 /// In valid JSON the bytes `"key":` with an unescaped quote can only open a member name (a quote
 /// inside a string is escaped), and requiring that the value runs to the line's closing `}`
 /// keeps nested members out. Any doubt returns `None` and the caller parses the whole line.
-fn last_member<'a>(raw: &'a [u8], key: &str) -> Option<Tape<'a>> {
-    let needle = format!("\"{key}\"");
-    let finder = memchr::memmem::FinderRev::new(needle.as_bytes());
+fn last_member<'a>(raw: &'a [u8], needle: &[u8]) -> Option<Tape<'a>> {
+    let finder = memchr::memmem::FinderRev::new(needle);
     let mut end = raw.len();
     while let Some(pos) = finder.rfind(&raw[..end]) {
         let backslashes = raw[..pos].iter().rev().take_while(|&&b| b == b'\\').count();
@@ -517,9 +516,9 @@ fn fast_line(raw: &[u8]) -> Option<OutLine<'_>> {
     if id.contains('\\') {
         return None;
     }
-    let (model_output, error) = match last_member(body, "modelOutput") {
+    let (model_output, error) = match last_member(body, b"\"modelOutput\"") {
         Some(v) => (Some(v), None),
-        None => (None, Some(last_member(body, "error")?)),
+        None => (None, Some(last_member(body, b"\"error\"")?)),
     };
     Some(OutLine {
         record_id: Some(id),
