@@ -46,7 +46,7 @@ pub fn json_special(b: &[u8], from: usize) -> usize {
 }
 
 /// Byte counts for the token estimate: `[ascii, whitespace, lead, cjk_lead]` where `ascii`
-/// counts bytes < 0x80 (whitespace included), `whitespace` the bytes ` \t\n\r\x0c`, `lead` the
+/// counts bytes < 0x80 (whitespace included), `whitespace` the bytes ` \t\n\x0b\x0c\r`, `lead` the
 /// lead bytes of multi-byte characters (>= 0xC0), `cjk_lead` the lead bytes of CJK characters
 /// (0xE3..=0xED, 0xEF, 0xF0..=0xF7).
 #[inline]
@@ -72,9 +72,9 @@ fn byte_classes_scalar(b: &[u8]) -> [u64; 4] {
     let mut c = [0u64; 4];
     for &x in b {
         c[0] += u64::from(x < 0x80);
-        c[1] += u64::from(matches!(x, b' ' | b'\t' | b'\n' | b'\r' | 0x0c));
+        c[1] += u64::from(matches!(x, b' ' | 0x09..=0x0d));
         c[2] += u64::from(x >= 0xc0);
-        c[3] += u64::from(matches!(x, 0xe3..=0xed | 0xef | 0xf0..=0xf7));
+        c[3] += u64::from(matches!(x, 0xe3..=0xf7) && x != 0xee);
     }
     c
 }
@@ -90,9 +90,9 @@ fn byte_classes_scalar(b: &[u8]) -> [u64; 4] {
 )]
 mod sse2 {
     use std::arch::x86_64::{
-        __m128i, _mm_add_epi64, _mm_cmpeq_epi8, _mm_cmpgt_epi8, _mm_cvtsi128_si64, _mm_loadu_si128,
-        _mm_max_epu8, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128, _mm_sad_epu8, _mm_set1_epi8,
-        _mm_setzero_si128, _mm_srli_si128, _mm_sub_epi8,
+        __m128i, _mm_add_epi64, _mm_andnot_si128, _mm_cmpeq_epi8, _mm_cmpgt_epi8,
+        _mm_cvtsi128_si64, _mm_loadu_si128, _mm_max_epu8, _mm_min_epu8, _mm_movemask_epi8,
+        _mm_or_si128, _mm_sad_epu8, _mm_set1_epi8, _mm_setzero_si128, _mm_srli_si128, _mm_sub_epi8,
     };
 
     #[inline]
@@ -161,16 +161,16 @@ mod sse2 {
                 ascii = _mm_sub_epi8(ascii, _mm_cmpgt_epi8(v, _mm_set1_epi8(-1)));
                 let space = _mm_or_si128(
                     _mm_cmpeq_epi8(v, _mm_set1_epi8(b' ' as i8)),
-                    _mm_or_si128(in_range(v, b'\t', b'\n'), in_range(v, 0x0c, b'\r')),
+                    in_range(v, 0x09, 0x0d),
                 );
                 ws = _mm_sub_epi8(ws, space);
                 lead = _mm_sub_epi8(
                     lead,
                     _mm_cmpeq_epi8(_mm_max_epu8(v, _mm_set1_epi8(0xc0_u8 as i8)), v),
                 );
-                let c = _mm_or_si128(
-                    _mm_or_si128(in_range(v, 0xe3, 0xed), in_range(v, 0xf0, 0xf7)),
-                    _mm_cmpeq_epi8(v, _mm_set1_epi8(0xef_u8 as i8)),
+                let c = _mm_andnot_si128(
+                    _mm_cmpeq_epi8(v, _mm_set1_epi8(0xee_u8 as i8)),
+                    in_range(v, 0xe3, 0xf7),
                 );
                 cjk = _mm_sub_epi8(cjk, c);
                 i += 16;
@@ -197,10 +197,10 @@ mod sse2 {
 )]
 mod avx2 {
     use std::arch::x86_64::{
-        __m256i, _mm256_cmpeq_epi8, _mm256_cmpgt_epi8, _mm256_extracti128_si256,
-        _mm256_loadu_si256, _mm256_max_epu8, _mm256_min_epu8, _mm256_movemask_epi8,
-        _mm256_or_si256, _mm256_sad_epu8, _mm256_set1_epi8, _mm256_setzero_si256, _mm256_sub_epi8,
-        _mm_add_epi64, _mm_cvtsi128_si64, _mm_srli_si128,
+        __m256i, _mm256_andnot_si256, _mm256_cmpeq_epi8, _mm256_cmpgt_epi8,
+        _mm256_extracti128_si256, _mm256_loadu_si256, _mm256_max_epu8, _mm256_min_epu8,
+        _mm256_movemask_epi8, _mm256_or_si256, _mm256_sad_epu8, _mm256_set1_epi8,
+        _mm256_setzero_si256, _mm256_sub_epi8, _mm_add_epi64, _mm_cvtsi128_si64, _mm_srli_si128,
     };
 
     #[inline]
@@ -266,16 +266,16 @@ mod avx2 {
                 ascii = _mm256_sub_epi8(ascii, _mm256_cmpgt_epi8(v, _mm256_set1_epi8(-1)));
                 let space = _mm256_or_si256(
                     _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b' ' as i8)),
-                    _mm256_or_si256(in_range(v, b'\t', b'\n'), in_range(v, 0x0c, b'\r')),
+                    in_range(v, 0x09, 0x0d),
                 );
                 ws = _mm256_sub_epi8(ws, space);
                 lead = _mm256_sub_epi8(
                     lead,
                     _mm256_cmpeq_epi8(_mm256_max_epu8(v, _mm256_set1_epi8(0xc0_u8 as i8)), v),
                 );
-                let c = _mm256_or_si256(
-                    _mm256_or_si256(in_range(v, 0xe3, 0xed), in_range(v, 0xf0, 0xf7)),
-                    _mm256_cmpeq_epi8(v, _mm256_set1_epi8(0xef_u8 as i8)),
+                let c = _mm256_andnot_si256(
+                    _mm256_cmpeq_epi8(v, _mm256_set1_epi8(0xee_u8 as i8)),
+                    in_range(v, 0xe3, 0xf7),
                 );
                 cjk = _mm256_sub_epi8(cjk, c);
                 i += 32;
