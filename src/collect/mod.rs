@@ -7,18 +7,18 @@ use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
 
 use rayon::prelude::*;
 use serde::Deserialize;
 use serde_json::value::RawValue;
-
-use crate::tape::{Kind as TapeKind, Tape, Val};
 use serde_json::{Map, Value};
 
 pub use extract::extract_json;
 
 use crate::error::Error;
 use crate::lines;
+use crate::tape::{Kind as TapeKind, Tape, Val};
 
 /// What happened to a record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -486,8 +486,8 @@ fn unreadable(raw: &[u8], file: &str, line: usize, opts: &Options) -> Option<Par
 /// In valid JSON the bytes `"key":` with an unescaped quote can only open a member name (a quote
 /// inside a string is escaped), and requiring that the value runs to the line's closing `}`
 /// keeps nested members out. Any doubt returns `None` and the caller parses the whole line.
-fn last_member<'a>(raw: &'a [u8], needle: &[u8]) -> Option<Tape<'a>> {
-    let finder = memchr::memmem::FinderRev::new(needle);
+fn last_member<'a>(raw: &'a [u8], finder: &memchr::memmem::FinderRev<'static>) -> Option<Tape<'a>> {
+    let needle = finder.needle();
     let mut end = raw.len();
     while let Some(pos) = finder.rfind(&raw[..end]) {
         let backslashes = raw[..pos].iter().rev().take_while(|&&b| b == b'\\').count();
@@ -503,6 +503,12 @@ fn last_member<'a>(raw: &'a [u8], needle: &[u8]) -> Option<Tape<'a>> {
     None
 }
 
+// Built once: a searcher costs more to set up than a search near the end of a line.
+static MODEL_OUTPUT: LazyLock<memchr::memmem::FinderRev<'static>> =
+    LazyLock::new(|| memchr::memmem::FinderRev::new(b"\"modelOutput\""));
+static ERROR: LazyLock<memchr::memmem::FinderRev<'static>> =
+    LazyLock::new(|| memchr::memmem::FinderRev::new(b"\"error\""));
+
 /// The fast path: `{"recordId": "...", ..., "modelOutput"|"error": {...}}` read from both ends.
 fn fast_line(raw: &[u8]) -> Option<OutLine<'_>> {
     let body = raw.trim_ascii();
@@ -516,9 +522,9 @@ fn fast_line(raw: &[u8]) -> Option<OutLine<'_>> {
     if id.contains('\\') {
         return None;
     }
-    let (model_output, error) = match last_member(body, b"\"modelOutput\"") {
+    let (model_output, error) = match last_member(body, &MODEL_OUTPUT) {
         Some(v) => (Some(v), None),
-        None => (None, Some(last_member(body, b"\"error\"")?)),
+        None => (None, Some(last_member(body, &ERROR)?)),
     };
     Some(OutLine {
         record_id: Some(id),
@@ -789,9 +795,37 @@ fn check_manifests(
     }
 }
 
+/// FxHash (as in rustc), 8 bytes a step: recordIds are short, and a local file read needs no
+/// protection against crafted collisions.
+#[derive(Default)]
+struct FxHasher(u64);
+
+impl std::hash::Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0xf135_7aea_2e62_a9c5;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let w = u64::from_le_bytes(c.try_into().unwrap_or([0; 8]));
+            self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(K);
+        }
+        let mut last = [0u8; 8];
+        let rest = chunks.remainder();
+        last[..rest.len()].copy_from_slice(rest);
+        self.0 =
+            (self.0.rotate_left(5) ^ u64::from_le_bytes(last) ^ rest.len() as u64).wrapping_mul(K);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type FxBuild = std::hash::BuildHasherDefault<FxHasher>;
+
 /// One row per record: duplicates reported (the best status kept), inputs joined.
 fn settle(rows: Vec<Row>, inputs: Option<&[String]>, problems: &mut Vec<Problem>) -> Vec<Row> {
-    let mut by_id: HashMap<String, usize> = HashMap::with_capacity(rows.len());
+    let mut by_id: HashMap<String, usize, FxBuild> =
+        HashMap::with_capacity_and_hasher(rows.len(), FxBuild::default());
     let mut kept: Vec<Row> = Vec::with_capacity(rows.len());
     for r in rows {
         if let Some(&i) = by_id.get(&r.record_id) {
