@@ -40,7 +40,7 @@ def timed(
 def fresh_strings(values: list[Any]) -> list[Any]:
     """Copies of the strings in ``values`` (or in its tuples) as new ``str`` objects.
 
-    CPython caches a string's UTF-8 form once asked (bedrock-batch and orjson read it; the
+    CPython caches a string's UTF-8 form once asked (orjson reads it; bedrock-batch and the
     lexbor/BeautifulSoup peers encode every time), so timing several runs on the same objects
     would flatter the readers of the cache; every run gets strings as a file or a DataFrame
     gives them the first time.

@@ -645,8 +645,10 @@ impl Checker<'_> {
             let root = tape.root();
             if root.count("recordId") <= 1 && root.count("modelInput") <= 1 {
                 result.is_record = true;
-                record_id(root.get("recordId"), &mut result, &mut problems);
-                match root.get("modelInput") {
+                // null reads as absent, as a typed reader would.
+                let id = root.get("recordId").and_then(Val::present);
+                record_id(id, &mut result, &mut problems);
+                match root.get("modelInput").and_then(Val::present) {
                     None => problems.push(err("modelInput", "missing", "is required".into())),
                     Some(mi) if mi.kind() == Kind::Object => {
                         result.tokens = self.check(mi, &mut problems);
@@ -675,13 +677,13 @@ impl Checker<'_> {
                 return result;
             }
         };
-        // serde_json read the line although the fast path did not: not expected, but report
-        // it rather than guess.
+        // serde_json read the line although the fast path did not: only a line nested more
+        // than 512 levels deep does that.
         let _ = parsed;
         problems.push(err(
             "line",
             "json",
-            "not a valid batch record (repeated or malformed fields)".into(),
+            "nested too deeply to check (more than 512 levels)".into(),
         ));
         result.problems = problems;
         result

@@ -401,3 +401,20 @@ def test_progress_bar_on_large_inputs(capsys: pytest.CaptureFixture[str]) -> Non
     assert "clean" in err and "3000/3000" in err
     bb.clean(["<p>x</p>"] * 10, progress=True)
     assert capsys.readouterr().err == ""
+
+
+def test_reading_text_leaves_nothing_cached_on_the_strings() -> None:
+    # CPython would keep a UTF-8 copy on every non-ASCII str asked for its cached UTF-8
+    # (sys.getsizeof counts it); reading must leave the caller's strings as they were.
+    docs = ["<p>日本語の記事です。</p>" * 200, "<p>caf\u00e9</p>" * 200, "<p>ascii</p>" * 200]
+    before = [sys.getsizeof(d) for d in docs]
+    assert bb.clean(docs, format="html")[0].startswith("日本語の記事です。")
+    bb.clean_html(docs[0])
+    prompt = bb.Prompt(user="{content}", max_tokens=16)
+    recs = bb.pack(
+        [{"id": str(i), "content": d} for i, d in enumerate(docs)],
+        prompt=prompt,
+        model="us.anthropic.claude-haiku-4-5-20251001-v1:0",
+    )
+    assert len(recs) == 3
+    assert [sys.getsizeof(d) for d in docs] == before

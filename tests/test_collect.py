@@ -516,3 +516,27 @@ def test_arrow_and_pandas_only_paths_give_the_same_frame(
     assert rows["b"]["title_en"] == "" and pd.isna(rows["b"]["score"])
     assert rows["c"]["status"] == "failed" and pd.isna(rows["c"]["text"])
     assert rows["d"]["embedding"] == [0.5] and fast["input_tokens"].dtype == "Int64"
+
+
+def test_null_and_mistyped_blocks_and_repeated_schema_keys() -> None:
+    blocks = lambda *b: {"content": list(b), "usage": {"input_tokens": 1, "output_tokens": 1}}  # noqa: E731
+    lines = [
+        {"recordId": "null-text", "modelOutput": blocks({"type": "text", "text": None})},
+        {"recordId": "typed-5", "modelOutput": blocks({"type": 5, "text": "x"})},
+        {
+            "recordId": "nova-null",
+            "modelOutput": {
+                "output": {"message": {"content": [{"text": None}, {"text": "kept"}]}},
+                "usage": {"inputTokens": 1, "outputTokens": 1},
+            },
+        },
+        claude_line("twice", json.dumps(SUMMARY, ensure_ascii=False)),
+    ]
+    res = bb.read_results(dump(lines), schema=["title_en", "title_en", "summary_en"])
+    rows = {r["recordId"]: r for r in res.to_pandas().to_dict("records")}
+    assert rows["typed-5"]["status"] == "invalid_output"
+    assert rows["nova-null"]["text"] == "kept"
+    assert rows["twice"]["status"] == "succeeded"
+    assert rows["twice"]["title_en"] == SUMMARY["title_en"]
+    plain = bb.read_results(dump(lines[:1])).to_pandas()
+    assert plain.loc[0, "status"] == "succeeded" and plain.loc[0, "text"] == ""

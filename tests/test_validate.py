@@ -224,3 +224,18 @@ def test_long_lines_across_blocks(tmp_path: Path) -> None:
     report = bb.validate(path)
     assert report.ok and report.records == 100
     assert report.bytes == path.stat().st_size
+
+
+def test_null_members_read_as_absent_and_deep_nesting_is_read() -> None:
+    null_id = {**claude(None), "recordId": None}
+    null_input = {"recordId": "R2", "modelInput": None}
+    deep = claude("R3", extra=json.loads("[" * 300 + "]" * 300))
+    lines = [null_id, null_input, deep] + [claude(f"R{i}") for i in range(10, 110)]
+    data = "".join(json.dumps(x) + "\n" for x in lines).encode()
+    report = bb.validate(data)
+    by_line = {p.line: p for p in report.problems}
+    assert 1 not in by_line  # a null recordId is an absent one, which Bedrock allows
+    assert (by_line[2].field, by_line[2].kind) == ("modelInput", "missing")
+    # 300 levels: deeper than serde_json reads, still checked (the unknown key is not an error)
+    assert 3 not in by_line
+    assert report.records == 103

@@ -251,11 +251,15 @@ fn parse_output(o: Val<'_, '_>) -> Result<Output, (String, String)> {
         };
         let blocks = content.objects().ok_or_else(not_blocks)?;
         let mut text = String::new();
+        // As a typed reader would: null is absent, any other wrong type is not a block list.
         for b in blocks {
-            let kind = b.get("type").and_then(Val::as_str);
+            let kind = match b.get("type").and_then(Val::present) {
+                Some(t) => Some(t.as_str().ok_or_else(not_blocks)?),
+                None => None,
+            };
             match kind.as_deref() {
                 Some("text") | None => {
-                    if let Some(t) = b.get("text") {
+                    if let Some(t) = b.get("text").and_then(Val::present) {
                         text.push_str(&t.as_str().ok_or_else(not_blocks)?);
                     }
                 }
@@ -284,8 +288,9 @@ fn parse_output(o: Val<'_, '_>) -> Result<Output, (String, String)> {
             .and_then(|blocks| {
                 let mut text = String::new();
                 for b in blocks {
-                    if let Some(t) = b.get("text") {
-                        text.push_str(&t.as_str()?);
+                    match b.get("text") {
+                        Some(t) if t.kind() != TapeKind::Null => text.push_str(&t.as_str()?),
+                        _ => {}
                     }
                 }
                 Some(text)
@@ -383,8 +388,17 @@ fn apply_json(row: &mut Row, opts: &Options) {
             // With a schema only the fields are kept (moved out, not copied); without one the
             // whole answer is.
             let is_object = v.is_object();
-            for f in &opts.schema {
-                match v.as_object_mut().and_then(|m| m.remove(&f.name)) {
+            for (i, f) in opts.schema.iter().enumerate() {
+                // Moved out, unless a later schema entry names the same key.
+                let again = opts.schema[i + 1..].iter().any(|g| g.name == f.name);
+                let taken = v.as_object_mut().and_then(|m| {
+                    if again {
+                        m.get(&f.name).cloned()
+                    } else {
+                        m.remove(&f.name)
+                    }
+                });
+                match taken {
                     Some(val) if f.kind.is_none_or(|k| k.matches(&val)) => {
                         fields.push(Some(val));
                     }

@@ -1,7 +1,5 @@
 //! Python bindings of the clean stage.
 
-use std::borrow::Cow;
-
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyFloat, PyString};
 
@@ -12,41 +10,73 @@ use crate::error::Error;
 
 /// A `str` as Rust text. A lone surrogate (which UTF-8 cannot carry) becomes one U+FFFD.
 pub fn text_of(s: &Bound<'_, PyString>) -> String {
-    borrow_text(s).into_owned()
+    PyText::new(s).as_str().to_owned()
 }
 
-/// A `str`'s UTF-8, borrowed from the object when CPython has it.
+/// A `str`'s UTF-8 for the length of a call, leaving nothing behind on the object.
 ///
-/// CPython keeps a UTF-8 form of a `str` once asked for it (an ASCII string is its own UTF-8;
-/// other strings are encoded once and the result cached on the object, which is what orjson and
-/// non-abi3 PyO3 builds read too), so no copy is made and a column read twice is encoded once.
-/// `PyUnicode_AsUTF8AndSize` is in every CPython 3 but in the limited API only from 3.10, so it
-/// is declared here for the abi3-py39 wheel. A lone surrogate gives an owned copy with U+FFFD.
-pub fn borrow_text<'a>(s: &'a Bound<'_, PyString>) -> Cow<'a, str> {
-    #[allow(unsafe_code)]
-    {
-        extern "C" {
-            fn PyUnicode_AsUTF8AndSize(
-                unicode: *mut pyo3::ffi::PyObject,
-                size: *mut pyo3::ffi::Py_ssize_t,
-            ) -> *const std::ffi::c_char;
+/// An ASCII `str` is its own UTF-8 and is borrowed in place (`PyUnicode_AsUTF8AndSize`, which
+/// allocates nothing for ASCII; it is in every CPython 3 but in the limited API only from 3.10,
+/// so it is declared here for the abi3-py39 wheel). Any other `str` is encoded once into a
+/// temporary `bytes` held as long as this value: asking CPython for its cached UTF-8 instead
+/// would leave a copy on every non-ASCII string for the object's whole life (half again a
+/// Japanese column's memory). A lone surrogate gives an owned copy with U+FFFD.
+pub enum PyText<'py> {
+    Ascii(Bound<'py, PyString>),
+    Encoded(Bound<'py, PyBytes>),
+    Owned(String),
+}
+
+impl<'py> PyText<'py> {
+    pub fn new(s: &Bound<'py, PyString>) -> PyText<'py> {
+        let ascii = s
+            .call_method0("isascii")
+            .and_then(|r| r.is_truthy())
+            .unwrap_or(false);
+        if ascii {
+            return PyText::Ascii(s.clone());
         }
-        let mut size: pyo3::ffi::Py_ssize_t = 0;
-        // SAFETY: `s` is a live str and we hold the GIL (the `Bound`); the returned buffer is
-        // owned by the object, immutable, and valid while the object lives, which `'a` (the
-        // borrow of `s`) guarantees. It is UTF-8 by the function's contract.
-        unsafe {
-            let p = PyUnicode_AsUTF8AndSize(s.as_ptr(), &raw mut size);
-            if !p.is_null() {
-                #[allow(clippy::cast_sign_loss)]
-                let bytes = std::slice::from_raw_parts(p.cast::<u8>(), size as usize);
-                return Cow::Borrowed(std::str::from_utf8_unchecked(bytes));
-            }
+        match s.encode_utf8() {
+            Ok(b) => PyText::Encoded(b),
+            Err(_) => PyText::Owned(lossy(s).unwrap_or_else(|_| s.to_string_lossy().into_owned())),
         }
     }
-    // A lone surrogate: clear the UnicodeEncodeError and replace it.
-    drop(PyErr::take(s.py()));
-    Cow::Owned(lossy(s).unwrap_or_else(|_| s.to_string_lossy().into_owned()))
+
+    /// The text, valid while this value lives (it holds the object).
+    pub fn as_str(&self) -> &str {
+        match self {
+            PyText::Ascii(s) => {
+                #[allow(unsafe_code)]
+                {
+                    extern "C" {
+                        fn PyUnicode_AsUTF8AndSize(
+                            unicode: *mut pyo3::ffi::PyObject,
+                            size: *mut pyo3::ffi::Py_ssize_t,
+                        ) -> *const std::ffi::c_char;
+                    }
+                    let mut size: pyo3::ffi::Py_ssize_t = 0;
+                    // SAFETY: `s` is a live ASCII str held by `self`, and the GIL is held (a
+                    // `Bound` exists). For an ASCII str CPython returns its own character
+                    // buffer (ASCII is UTF-8), immutable and valid while the object lives,
+                    // which the returned borrow of `self` guarantees; nothing is allocated.
+                    unsafe {
+                        let p = PyUnicode_AsUTF8AndSize(s.as_ptr(), &raw mut size);
+                        if !p.is_null() {
+                            #[allow(clippy::cast_sign_loss)]
+                            let bytes = std::slice::from_raw_parts(p.cast::<u8>(), size as usize);
+                            return std::str::from_utf8_unchecked(bytes);
+                        }
+                    }
+                }
+                // Not reached for an ASCII str; clear the error rather than leave it set.
+                drop(PyErr::take(s.py()));
+                ""
+            }
+            // SAFETY-free: `encode_utf8` produced UTF-8.
+            PyText::Encoded(b) => std::str::from_utf8(b.as_bytes()).unwrap_or_default(),
+            PyText::Owned(s) => s,
+        }
+    }
 }
 
 /// Through UTF-16 with `surrogatepass`: valid pairs join, each lone surrogate is one U+FFFD.
@@ -97,8 +127,9 @@ pub fn clean_html(
 ) -> PyResult<String> {
     let opts = options(drop_code, drop_images, keep_paragraphs, max_chars);
     if let Ok(s) = html.cast::<PyString>() {
-        let text = text_of(s);
-        return detach(py, || clean::clean_html(&text, &opts));
+        let held = PyText::new(s);
+        let text = held.as_str();
+        return detach(py, || clean::clean_html(text, &opts));
     }
     if let Ok(b) = html.cast::<PyBytes>() {
         let bytes = b.as_bytes().to_vec();
@@ -129,9 +160,10 @@ pub fn clean_markdown(
         )))
         .py_err(py);
     };
-    let text = text_of(s);
+    let held = PyText::new(s);
+    let text = held.as_str();
     let opts = options(drop_code, drop_images, keep_paragraphs, max_chars);
-    detach(py, || clean::clean_markdown(&text, &opts))
+    detach(py, || clean::clean_markdown(text, &opts))
 }
 
 /// Guesses a document's format: "html", "markdown" or "text".
@@ -145,9 +177,9 @@ pub fn detect_format(doc: &Bound<'_, PyString>) -> &'static str {
 }
 
 /// Reads one item of a batch: text, or missing (None, NaN, pandas.NA).
-fn item_text<'a>(obj: &'a Bound<'_, PyAny>, index: usize) -> Result<Option<Cow<'a, str>>, Error> {
+fn item_text<'py>(obj: &Bound<'py, PyAny>, index: usize) -> Result<Option<PyText<'py>>, Error> {
     if let Ok(s) = obj.cast::<PyString>() {
-        return Ok(Some(borrow_text(s)));
+        return Ok(Some(PyText::new(s)));
     }
     if obj.is_none() {
         return Ok(None);
@@ -186,12 +218,17 @@ pub fn clean_batch(
     let format: Format = format.parse().py_err(py)?;
     let opts = options(drop_code, drop_images, keep_paragraphs, max_chars);
     let pool = Threads::new(threads).py_err(py)?;
-    // The items are held so their text can be borrowed (not copied) while the GIL is released.
-    let held = docs.try_iter()?.collect::<PyResult<Vec<_>>>()?;
-    let mut texts = Vec::with_capacity(held.len());
-    for (i, item) in held.iter().enumerate() {
-        texts.push(item_text(item, i).py_err(py)?);
+    // The texts are held (ASCII borrowed in place) and read while the GIL is released.
+    let mut held = Vec::new();
+    for (i, item) in docs.try_iter()?.enumerate() {
+        held.push(item_text(&item?, i).py_err(py)?);
     }
-    let one = |d: &Option<Cow<'_, str>>| d.as_deref().map(|d| clean::clean(d, format, &opts));
+    let texts: Vec<Option<&str>> = held
+        .iter()
+        .map(|t| t.as_ref().map(PyText::as_str))
+        .collect();
+    // `run_parallel` hands each item by reference.
+    #[allow(clippy::ref_option_ref)]
+    let one = |d: &Option<&str>| d.map(|d| clean::clean(d, format, &opts));
     run_parallel(py, &pool, &texts, one, progress.as_ref())
 }

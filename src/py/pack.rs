@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyFloat, PyInt, PyList, PyString};
 
-use super::clean::{borrow_text, text_of};
+use super::clean::{text_of, PyText};
 use super::errors::IntoPyResult;
 use super::runtime::detach;
 use crate::clean::{Format, Options as CleanOptions};
@@ -444,14 +444,14 @@ fn is_missing(obj: &Bound<'_, PyAny>) -> bool {
 }
 
 /// A template cell: text, `str()` of any other value, or missing.
-fn cell<'a>(obj: &'a Bound<'_, PyAny>) -> PyResult<Option<Cow<'a, str>>> {
+fn cell<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Option<PyText<'py>>> {
     if let Ok(s) = obj.cast::<PyString>() {
-        return Ok(Some(borrow_text(s)));
+        return Ok(Some(PyText::new(s)));
     }
     if is_missing(obj) {
         return Ok(None);
     }
-    Ok(Some(Cow::Owned(obj.str()?.to_string())))
+    Ok(Some(PyText::Owned(obj.str()?.to_string())))
 }
 
 fn parse_clean(py: Python<'_>, clean: Option<&Bound<'_, PyDict>>) -> PyResult<Vec<CleanSpec>> {
@@ -548,22 +548,19 @@ pub fn pack_columns(
         columns: Vec::new(),
         rows,
     };
-    // The cells are held so their text can be borrowed (not copied) while the GIL is released.
-    let mut held = Vec::new();
+    // The cell texts are held (ASCII borrowed in place) and read while the GIL is released.
+    let mut held: Vec<(String, Vec<Option<PyText<'_>>>)> = Vec::new();
     for (k, v) in columns.iter() {
         let name: String = k.extract()?;
-        held.push((name, v.try_iter()?.collect::<PyResult<Vec<_>>>()?));
-    }
-    for (name, items) in &held {
-        let name = name.clone();
         let mut values = Vec::with_capacity(rows);
-        for (row, item) in items.iter().enumerate() {
-            values.push(cell(item).map_err(|_| {
+        for (row, item) in v.try_iter()?.enumerate() {
+            let item = item?;
+            values.push(cell(&item).map_err(|_| {
                 super::errors::to_py(
                     py,
                     Error::InvalidType(format!(
                         "row {row}: column {name:?} holds a {} that has no text",
-                        type_name(item)
+                        type_name(&item)
                     )),
                 )
             })?);
@@ -575,6 +572,14 @@ pub fn pack_columns(
             )))
             .py_err(py);
         }
+        held.push((name, values));
+    }
+    for (name, cells) in &held {
+        let name = name.clone();
+        let values = cells
+            .iter()
+            .map(|c| c.as_ref().map(|t| Cow::Borrowed(t.as_str())))
+            .collect();
         table.columns.push(Column { name, values });
     }
     let ids: Option<Vec<Option<String>>> = match ids {
