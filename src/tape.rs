@@ -263,43 +263,34 @@ impl<'t, 'a> Val<'t, 'a> {
         &self.tape.src[n.start..n.end]
     }
 
-    /// An object's members in order (nothing for other kinds).
-    pub fn members(self) -> impl Iterator<Item = (Val<'t, 'a>, Val<'t, 'a>)> {
+    /// The direct children of a value of kind `kind` (nothing for other kinds): an object's keys
+    /// and values alternate.
+    fn children(self, kind: Kind) -> impl Iterator<Item = Val<'t, 'a>> {
         let tape = self.tape;
-        let end = if self.kind() == Kind::Object {
+        let end = if self.kind() == kind {
             self.node().next
         } else {
             self.i + 1
         };
         let mut j = self.i + 1;
         std::iter::from_fn(move || {
-            if j >= end {
-                return None;
-            }
-            let key = Val { tape, i: j };
-            let value = Val { tape, i: j + 1 };
-            j = tape.nodes[j + 1].next;
-            Some((key, value))
+            (j < end).then(|| {
+                let v = Val { tape, i: j };
+                j = tape.nodes[j].next;
+                v
+            })
         })
+    }
+
+    /// An object's members in order (nothing for other kinds).
+    pub fn members(self) -> impl Iterator<Item = (Val<'t, 'a>, Val<'t, 'a>)> {
+        let mut c = self.children(Kind::Object);
+        std::iter::from_fn(move || Some((c.next()?, c.next()?)))
     }
 
     /// An array's elements in order (nothing for other kinds).
     pub fn items(self) -> impl Iterator<Item = Val<'t, 'a>> {
-        let tape = self.tape;
-        let end = if self.kind() == Kind::Array {
-            self.node().next
-        } else {
-            self.i + 1
-        };
-        let mut j = self.i + 1;
-        std::iter::from_fn(move || {
-            if j >= end {
-                return None;
-            }
-            let v = Val { tape, i: j };
-            j = tape.nodes[j].next;
-            Some(v)
-        })
+        self.children(Kind::Array)
     }
 
     /// Whether this string value spells `key`.
