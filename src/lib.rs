@@ -14,4 +14,10 @@ mod py;
 pub mod simd;
 pub mod tape;
 pub mod tokens;
+pub mod unicode;
 pub mod validate;
+
+/// mimalloc serves the many short-lived buffers the parallel stages make (as pydantic-core
+/// does); its thread-local heaps keep the two workers from contending on glibc's arenas.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

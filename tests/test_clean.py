@@ -418,3 +418,45 @@ def test_reading_text_leaves_nothing_cached_on_the_strings() -> None:
     )
     assert len(recs) == 3
     assert [sys.getsizeof(d) for d in docs] == before
+
+
+class _Sub(str):
+    pass
+
+
+def _py_text(s: str) -> str:
+    # What the library promises: surrogate pairs join, any other surrogate is U+FFFD.
+    return s.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+
+def test_every_string_width_reads_the_same() -> None:
+    # CPython stores a str with 1, 2 or 4 bytes per character (and str subclasses elsewhere);
+    # each is read from its own storage, so every width and kind must give the same text.
+    samples = [
+        "plain ascii words",
+        "caf\u00e9 \u00ff \u00d7 latin-1 only",
+        "\u65e5\u672c\u8a9e\u3000\u30c6\u30ad\u30b9\u30c8 two bytes",
+        "emoji \U0001f600 and \u65e5\u672c four bytes",
+        "pair \ud83d\ude00 lone \ud800 end",
+        "wide \U0001f600 pair \ud83d\ude00 lone \udc00",
+        "",
+    ]
+    docs: list[str] = []
+    for s in samples:
+        # Decoded (compact), concatenated, and a subclass instance (stored apart).
+        docs += [s.encode("utf-8", "surrogatepass").decode("utf-8", "surrogatepass")]
+        docs += ["".join([s, ""]), _Sub(s)]
+    want = [" ".join(_py_text(d).split()) for d in docs]
+    assert bb.clean(docs, format="text") == want
+    assert [bb.clean_markdown(d) for d in docs] == want
+    prompt = bb.Prompt(user="[{content}]", max_tokens=16)
+    recs = bb.pack(
+        [{"id": str(i), "content": d} for i, d in enumerate(docs)],
+        prompt=prompt,
+        model="us.anthropic.claude-haiku-4-5-20251001-v1:0",
+    )
+    got = [
+        json.loads(line)["modelInput"]["messages"][0]["content"]
+        for line in recs.to_jsonl().splitlines()
+    ]
+    assert got == [f"[{_py_text(d)}]" for d in docs]

@@ -19,6 +19,7 @@ pub use template::Template;
 use crate::clean::{self, Format, Options};
 use crate::error::Error;
 use crate::tokens;
+use crate::unicode::Text;
 
 /// A prompt: templates for the system and user turns plus the generation settings.
 #[derive(Clone, Debug)]
@@ -32,8 +33,9 @@ pub struct Prompt {
 #[derive(Clone, Debug)]
 pub struct Column<'a> {
     pub name: String,
-    /// Cell texts, borrowed from the caller where it can lend them.
-    pub values: Vec<Option<std::borrow::Cow<'a, str>>>,
+    /// Cell texts, borrowed from the caller where it can lend them; made UTF-8 by the worker
+    /// that packs the row.
+    pub values: Vec<Option<Text<'a>>>,
 }
 
 /// The columns a pack needs (template fields, cleaned columns), all of one length.
@@ -288,34 +290,46 @@ pub fn pack(
         None => (0..table.rows).map(generated_id).collect(),
     };
     let settings = &prompt.settings;
+    // A static system prompt is rendered once.
+    let fixed_system = prompt
+        .system
+        .as_ref()
+        .filter(|t| t.is_static())
+        .map(|t| t.render(|_| ""));
     let results: Vec<Result<Record, Error>> = (0..table.rows)
         .into_par_iter()
         .with_min_len(16)
-        .map(|row| {
-            let mut cells: Vec<std::borrow::Cow<'_, str>> = Vec::with_capacity(fields.len());
-            for (f, &ci) in fields.iter().zip(&field_cols) {
-                let cell = match &table.columns[ci].values[row] {
-                    Some(v) => v.as_ref(),
-                    None if missing == Missing::Empty => "",
-                    None => {
-                        return Err(Error::InvalidInput(format!(
-                            "row {row} (id {:?}): column {f:?} is missing (None/NaN); fill it, drop the row, or pass missing=\"empty\"",
-                            ids[row]
-                        )))
+        .map_init(String::new, |user, row| {
+            // Cleaned cells are made first; the others are encoded straight into the prompt.
+            let mut cleaned: Vec<Option<String>> = Vec::new();
+            for (k, (f, &ci)) in fields.iter().zip(&field_cols).enumerate() {
+                let cell = &table.columns[ci].values[row];
+                if cell.is_none() && missing != Missing::Empty {
+                    return Err(Error::InvalidInput(format!(
+                        "row {row} (id {:?}): column {f:?} is missing (None/NaN); fill it, drop the row, or pass missing=\"empty\"",
+                        ids[row]
+                    )));
+                }
+                if let (Some(spec), Some(text)) = (cleaners[ci], cell) {
+                    if cleaned.is_empty() {
+                        cleaned.resize(fields.len(), None);
                     }
-                };
-                cells.push(match cleaners[ci] {
-                    Some(spec) => clean::clean(cell, spec.format, &spec.options).into(),
-                    None => cell.into(),
-                });
+                    cleaned[k] = Some(clean::clean(&text.utf8(), spec.format, &spec.options));
+                }
             }
-            let value = |name: &str| -> &str {
-                fields
-                    .iter()
-                    .position(|f| *f == name)
-                    .map_or("", |i| cells[i].as_ref())
+            let value = |name: &str, out: &mut String| {
+                let Some(k) = fields.iter().position(|f| *f == name) else {
+                    return;
+                };
+                if let Some(Some(c)) = cleaned.get(k) {
+                    out.push_str(c);
+                } else if let Some(text) = &table.columns[field_cols[k]].values[row] {
+                    text.push_to(out);
+                }
             };
-            let user = prompt.user.render(|n| value(n));
+            user.clear();
+            prompt.user.render_into(user, value);
+            let user = user.as_str();
             if user.trim().is_empty() {
                 // Bedrock rejects an empty message or inputText; say so now, not in the job.
                 return Err(Error::InvalidInput(format!(
@@ -324,15 +338,27 @@ pub fn pack(
                     fields.join(", ")
                 )));
             }
-            let system = prompt.system.as_ref().map(|t| t.render(|n| value(n)));
-            let mut line = Vec::with_capacity(user.len() + 256);
+            let rendered_system;
+            let system = match (&fixed_system, &prompt.system) {
+                (Some(s), _) => Some(s.as_str()),
+                (None, Some(t)) => {
+                    let mut s = String::new();
+                    t.render_into(&mut s, value);
+                    rendered_system = s;
+                    Some(rendered_system.as_str())
+                }
+                (None, None) => None,
+            };
+            let mut line = Vec::with_capacity(
+                user.len() + system.map_or(0, str::len) + 256 + user.len() / 32,
+            );
             line.extend_from_slice(b"{\"recordId\":");
             json::string(&mut line, &ids[row]);
             line.extend_from_slice(b",\"modelInput\":");
-            body::write(&mut line, model.family, invocation, settings, system.as_deref(), &user);
+            body::write(&mut line, model.family, invocation, settings, system, user);
             line.push(b'}');
-            let input_tokens = tokens::estimate(&user)
-                + system.as_deref().map_or(0, tokens::estimate)
+            let input_tokens = tokens::estimate(user)
+                + system.map_or(0, tokens::estimate)
                 + settings.prefill.as_deref().map_or(0, tokens::estimate);
             Ok(Record {
                 id: ids[row].clone(),

@@ -94,6 +94,16 @@ impl Template {
         out
     }
 
+    /// Appends the rendered text to `out`, with `value(name, out)` appending each placeholder's.
+    pub fn render_into(&self, out: &mut String, mut value: impl FnMut(&str, &mut String)) {
+        for s in &self.segments {
+            match s {
+                Segment::Literal(l) => out.push_str(l),
+                Segment::Field(f) => value(f, out),
+            }
+        }
+    }
+
     /// True when the template has no placeholder (e.g. a fixed system prompt).
     pub fn is_static(&self) -> bool {
         self.segments

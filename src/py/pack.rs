@@ -1,6 +1,5 @@
 //! Python bindings of the pack, shard and validate stages.
 
-use std::borrow::Cow;
 use std::collections::HashSet;
 use std::path::PathBuf;
 
@@ -576,10 +575,7 @@ pub fn pack_columns(
     }
     for (name, cells) in &held {
         let name = name.clone();
-        let values = cells
-            .iter()
-            .map(|c| c.as_ref().map(|t| Cow::Borrowed(t.as_str())))
-            .collect();
+        let values = cells.iter().map(|c| c.as_ref().map(PyText::text)).collect();
         table.columns.push(Column { name, values });
     }
     let ids: Option<Vec<Option<String>>> = match ids {
