@@ -40,6 +40,17 @@ impl Text<'_> {
         }
     }
 
+    /// The text as UTF-8, borrowed from `self` when it already is, else encoded into `buf`
+    /// (cleared first). A buffer reused across calls saves a fresh allocation per text.
+    pub fn utf8_in<'b>(&'b self, buf: &'b mut String) -> &'b str {
+        if let Text::Utf8(s) = self {
+            return s;
+        }
+        buf.clear();
+        self.push_to(buf);
+        buf
+    }
+
     /// Appends the text to `out` as UTF-8.
     pub fn push_to(&self, out: &mut String) {
         let start = out.len();
@@ -148,6 +159,8 @@ mod tests {
             let mut out = String::from("before|");
             t.push_to(&mut out);
             assert_eq!(out, format!("before|{}", t.utf8()));
+            let mut buf = String::from("old");
+            assert_eq!(t.utf8_in(&mut buf), t.utf8());
         }
     }
 

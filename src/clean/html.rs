@@ -129,7 +129,7 @@ pub fn html_into(sink: &mut Sink, html: &str, opts: &Options) {
     };
     // End-tag handlers must be 'static, so the state owns the sink while the rewriter runs.
     let owned = std::mem::replace(sink, Sink::new(false, None, 0));
-    let plan = scan(&html);
+    let plan = scan(&html, !opts.drop_images);
     let state = Rc::new(RefCell::new(State {
         sink: owned,
         skip_next: false,
@@ -162,14 +162,7 @@ pub fn html_into(sink: &mut Sink, html: &str, opts: &Options) {
                 on_text(&mut st_text.borrow_mut(), t)
             }));
         let mut rw = HtmlRewriter::new(settings, |_: &[u8]| {});
-        let mut result = Ok(());
-        for piece in plan.pieces {
-            result = rw.write(piece.as_bytes());
-            if result.is_err() {
-                break;
-            }
-        }
-        match result {
+        match rw.write(plan.stream.as_bytes()) {
             Ok(()) => rw.end(),
             Err(e) => Err(e),
         }
@@ -196,33 +189,89 @@ fn tag_at(b: &[u8], at: usize, name: &[u8], closing: bool) -> bool {
         && matches!(b[end], b'>' | b'/' | b' ' | b'\t' | b'\n' | b'\r' | 0x0c)
 }
 
-/// Where the end tag `</name ...>` after `from` ends (one past its `>`); `None` when the element
-/// is never closed (it then runs to the end of the document, as in a browser).
-fn close_of(b: &[u8], from: usize, name: &[u8]) -> Option<usize> {
+/// Where the end tag `</name ...>` after `from` starts and ends (one past its `>`); `None` when
+/// the element is never closed (it then runs to the end of the document, as in a browser).
+fn close_of(b: &[u8], from: usize, name: &[u8]) -> Option<(usize, usize)> {
     let mut pos = from;
     while let Some(off) = memchr::memmem::find(&b[pos..], b"</") {
         let at = pos + off;
         if tag_at(b, at, name, true) {
-            return Some(memchr::memchr(b'>', &b[at..]).map_or(b.len(), |e| at + e + 1));
+            let end = memchr::memchr(b'>', &b[at..]).map_or(b.len(), |e| at + e + 1);
+            return Some((at, end));
         }
         pos = at + 2;
     }
     None
 }
 
-/// Plans the parse: the parts of a page outside `<script>` and `<style>` elements, and the
-/// separators of block tags.
+fn is_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0c)
+}
+
+/// The end of a tag whose name ends at `i` (one past its `>`), and whether it closes itself
+/// (`/>`), following the HTML tokenizer's attribute states: a `>` inside a quoted attribute
+/// value does not end the tag. `None` when the document ends inside the tag.
+fn tag_end(b: &[u8], mut i: usize) -> Option<(usize, bool)> {
+    let skip_space = |i: &mut usize| {
+        while *i < b.len() && is_space(b[*i]) {
+            *i += 1;
+        }
+    };
+    loop {
+        // Before an attribute name.
+        skip_space(&mut i);
+        match *b.get(i)? {
+            b'>' => return Some((i + 1, false)),
+            b'/' => {
+                if b.get(i + 1) == Some(&b'>') {
+                    return Some((i + 2, true));
+                }
+                i += 1;
+                continue;
+            }
+            _ => {}
+        }
+        // The name (its first character may be anything, even `=`).
+        i += 1;
+        while i < b.len() && !matches!(b[i], b'/' | b'>' | b'=') && !is_space(b[i]) {
+            i += 1;
+        }
+        skip_space(&mut i);
+        if b.get(i) != Some(&b'=') {
+            continue;
+        }
+        i += 1;
+        skip_space(&mut i);
+        match *b.get(i)? {
+            q @ (b'"' | b'\'') => i += 1 + memchr::memchr(q, &b[i + 1..])? + 1,
+            b'>' => return Some((i + 1, false)),
+            _ => {
+                while i < b.len() && b[i] != b'>' && !is_space(b[i]) {
+                    i += 1;
+                }
+            }
+        }
+    }
+}
+
+/// Plans the parse: the text lol_html reads, and where block tags separate words in it.
 ///
 /// Block separators come from this scan rather than from lol_html element handlers: an element
 /// handler makes lol_html build every element (measured: the whole cleaner ran ~35% slower).
 /// The text handler receives each chunk's source offset, and applies the separators before it.
 ///
-/// Half the bytes of a real page are scripts and styles (52% in the shared corpus). Their text
-/// never reaches the output, so they are cut out before lol_html sees them, with a scan that
-/// only stops at `<`: comments and the other raw-text elements (`textarea`, `title`, `iframe`,
-/// `noscript`, ...) are stepped over whole, so a `<script>` written inside them is not a tag, as
-/// in a browser. Removing a script joins the text around it, which is what a browser shows.
-fn scan(html: &str) -> Plan<'_> {
+/// Most of a real page is never text: half its bytes are scripts and styles (52% in the shared
+/// corpus), and two thirds of the rest is tag markup, mostly attributes. None of it reaches the
+/// output, so the scan hands lol_html a slimmer copy of the page: `<script>` and `<style>`
+/// elements and the content of comments are cut out (an empty `<!---->` stays in their place,
+/// so a text node still ends there), and every tag loses its attributes (`<div class="a b"
+/// id=x>` becomes `<div>`; `/>` is kept, which matters in SVG and MathML). `img` keeps its
+/// attributes when images are wanted (their `alt` is read). A tag's end is found as the HTML
+/// tokenizer finds it (quoted values may hold `>`), and the other raw-text elements
+/// (`textarea`, `title`, `iframe`, `noscript`, ...) are copied whole, so a `<script>` written
+/// inside them is not a tag, as in a browser. Removing a script joins the words around it,
+/// which is what a browser shows.
+fn scan(html: &str, keep_img_attributes: bool) -> Plan {
     const RAW: [&[u8]; 8] = [
         b"textarea",
         b"title",
@@ -234,80 +283,99 @@ fn scan(html: &str) -> Plan<'_> {
         b"plaintext",
     ];
     let b = html.as_bytes();
-    let mut pieces = Vec::new();
+    let mut out = String::with_capacity(b.len() / 2);
     let mut marks = Vec::new();
-    let mut piece_start = 0;
-    // Bytes cut out so far: a position in `html` minus this is its offset in the written stream.
-    let mut cut = 0;
+    // `b[..copied]` is already written to `out` or dropped.
+    let mut copied = 0;
     let mut pos = 0;
     while let Some(off) = memchr::memchr(b'<', &b[pos..]) {
         let at = pos + off;
         let rest = &b[at + 1..];
-        let name_start = usize::from(rest.first() == Some(&b'/'));
-        let name_len = rest[name_start..]
-            .iter()
-            .take(11)
-            .take_while(|c| c.is_ascii_alphanumeric())
-            .count();
-        if (1..=10).contains(&name_len) {
-            let mut name = [0u8; 10];
-            name[..name_len].copy_from_slice(&rest[name_start..name_start + name_len]);
-            name[..name_len].make_ascii_lowercase();
-            let sep = separator(&name[..name_len]);
-            if sep != Sep::None {
-                marks.push((at - cut, sep));
-            }
-        }
         if rest.starts_with(b"!--") {
-            // `<!-->` and `<!--->` are complete (empty) comments.
-            if rest[3..].starts_with(b">") || rest[3..].starts_with(b"->") {
-                pos = at + 4;
-                continue;
-            }
-            match memchr::memmem::find(&b[at + 4..], b"-->") {
-                Some(e) => pos = at + 4 + e + 3,
-                None => break,
-            }
+            // `<!-->` and `<!--->` are complete (empty) comments; an unclosed one runs to the
+            // end of the document.
+            let end = if rest[3..].starts_with(b">") {
+                at + 5
+            } else if rest[3..].starts_with(b"->") {
+                at + 6
+            } else {
+                memchr::memmem::find(&b[at + 4..], b"-->").map_or(b.len(), |e| at + 4 + e + 3)
+            };
+            out.push_str(&html[copied..at]);
+            // An empty comment still ends the text node, as the real one did: whitespace on
+            // both sides must not join into a blank line (a paragraph break).
+            out.push_str("<!---->");
+            copied = end;
+            pos = end;
             continue;
         }
-        let lead = rest.first().copied().unwrap_or(0).to_ascii_lowercase();
-        if lead == b's' {
-            if let Some(name) = [&b"script"[..], &b"style"[..]]
-                .into_iter()
-                .find(|n| tag_at(b, at, n, false))
-            {
-                pieces.push(&html[piece_start..at]);
-                match close_of(b, at + 1 + name.len(), name) {
-                    Some(end) => {
-                        cut += end - at;
-                        piece_start = end;
-                        pos = end;
-                        continue;
-                    }
-                    None => return Plan { pieces, marks },
-                }
+        let closing = rest.first() == Some(&b'/');
+        let name_start = usize::from(closing);
+        if !rest.get(name_start).is_some_and(u8::is_ascii_alphabetic) {
+            // Not a tag: text, or a doctype / bogus comment lol_html reads as it is.
+            pos = at + 1;
+            continue;
+        }
+        let name_len = rest[name_start..]
+            .iter()
+            .position(|&c| c == b'/' || c == b'>' || is_space(c))
+            .unwrap_or(rest.len() - name_start);
+        let name = &rest[name_start..name_start + name_len];
+        let Some((end, self_closing)) = tag_end(b, at + 1 + name_start + name_len) else {
+            // The document ends inside the tag: lol_html drops it.
+            break;
+        };
+        let mut lower = [0u8; 10];
+        let lower = if name_len <= lower.len() {
+            lower[..name_len].copy_from_slice(name);
+            lower[..name_len].make_ascii_lowercase();
+            &lower[..name_len]
+        } else {
+            &[][..]
+        };
+        out.push_str(&html[copied..at]);
+        if !closing && (lower == b"script" || lower == b"style") {
+            // Cut to an empty comment, which ends the text node as the element did; an
+            // unclosed one runs to the end of the document.
+            out.push_str("<!---->");
+            let close_end = close_of(b, end, lower).map_or(b.len(), |(_, e)| e);
+            copied = close_end;
+            pos = close_end;
+            continue;
+        }
+        let sep = separator(lower);
+        if sep != Sep::None {
+            marks.push((out.len(), sep));
+        }
+        if keep_img_attributes && lower == b"img" {
+            out.push_str(&html[at..end]);
+        } else {
+            out.push('<');
+            out.push_str(&html[at + 1..at + 1 + name_start + name_len]);
+            if self_closing {
+                out.push('/');
             }
-        } else if matches!(lead, b't' | b'x' | b'i' | b'n' | b'p') {
-            if let Some(name) = RAW.into_iter().find(|n| tag_at(b, at, n, false)) {
-                match close_of(b, at + 1 + name.len(), name) {
-                    Some(end) => {
-                        pos = end;
-                        continue;
-                    }
-                    None => break,
-                }
+            out.push('>');
+        }
+        copied = end;
+        pos = end;
+        if !closing && RAW.contains(&lower) {
+            // Copied as it is up to its end tag, which the loop then reads as a tag.
+            match close_of(b, end, lower) {
+                Some((close, _)) => pos = close,
+                None => break,
             }
         }
-        pos = at + 1;
     }
-    pieces.push(&html[piece_start..]);
-    Plan { pieces, marks }
+    out.push_str(&html[copied..]);
+    // Every slice above starts and ends at an ASCII byte (`<`, `>`, a tag delimiter) or at an
+    // end of the document, so none cuts a character.
+    Plan { stream: out, marks }
 }
 
-/// What [`scan`] finds before parsing: the parts of the page to parse, and where block tags
-/// separate words.
-struct Plan<'a> {
-    pieces: Vec<&'a str>,
+/// What [`scan`] finds before parsing: the text to parse, and where block tags separate words.
+struct Plan {
+    stream: String,
     marks: Vec<(usize, Sep)>,
 }
 
@@ -433,24 +501,67 @@ mod tests {
     #[test]
     fn scripts_and_styles_are_cut_before_parsing() {
         use super::scan;
-        let outside_scripts = |h| scan(h).pieces;
+        let outside_scripts = |h| scan(h, false).stream;
         assert_eq!(
             outside_scripts("a<script>x</script>b<STYLE type=x>p{}</style >c"),
-            ["a", "b", "c"]
+            "a<!---->b<!---->c"
         );
         // Not tags: inside a comment, a textarea, a title; `<scripts>` is another element.
         let keep = "<!-- <script> --><textarea><script></textarea><title><style></title><scripts>";
-        assert_eq!(outside_scripts(keep), [keep]);
-        assert_eq!(outside_scripts("a<script>never closed"), ["a"]);
+        assert_eq!(
+            outside_scripts(keep),
+            "<!----><textarea><script></textarea><title><style></title><scripts>"
+        );
+        assert_eq!(outside_scripts("a<script>never closed"), "a<!---->");
         assert_eq!(
             outside_scripts("a<script>x</scriptx>y</script>b"),
-            ["a", "b"]
+            "a<!---->b"
         );
         assert_eq!(
             clean("<p>x<script>document.write('<p>no</p>')</script>y</p>"),
             "xy"
         );
         assert_eq!(clean("<!--> <p>shown</p>"), "shown");
+    }
+
+    #[test]
+    fn tags_lose_their_attributes_but_not_their_meaning() {
+        use super::scan;
+        let slim = |h| scan(h, false).stream;
+        assert_eq!(
+            slim("<div class=\"a > b\" id='x>y' data-n=3 hidden><P Style=x>t</p ></div>"),
+            "<div><P>t</p></div>"
+        );
+        assert_eq!(
+            slim("<svg><path d=\"M0 0\"/><br/></svg>"),
+            "<svg><path/><br/></svg>"
+        );
+        assert_eq!(
+            slim("a < b <3 <!doctype html><? x ?></ x>"),
+            "a < b <3 <!doctype html><? x ?></ x>"
+        );
+        assert_eq!(
+            slim("x<!-- c -->y<!---->z<!-->w"),
+            "x<!---->y<!---->z<!---->w"
+        );
+        assert_eq!(
+            slim("<textarea a=1><b x=1></textarea >"),
+            "<textarea><b x=1></textarea>"
+        );
+        assert_eq!(slim("<p>kept <a href=\"x"), "<p>kept <a href=\"x");
+        assert_eq!(slim("<a b=\"c\"d>x"), "<a>x");
+        assert_eq!(
+            scan("<img alt=\"cat\" src=x><b c=d>", true).stream,
+            "<img alt=\"cat\" src=x><b>"
+        );
+        assert_eq!(
+            clean("<p title=\"a > b\">one</p><div data-x='<p>no</p>'>two</div>"),
+            "one two"
+        );
+        assert_eq!(
+            clean("<p>caf\u{e9}<span lang=ja>\u{65e5}\u{672c}</span></p>"),
+            "caf\u{e9}\u{65e5}\u{672c}"
+        );
     }
 
     #[test]
@@ -469,6 +580,12 @@ mod tests {
             "\0\0<p>\0</p>",
             "<svg><p>x",
             "<a href='",
+            "<a href=",
+            "<a b",
+            "<a/",
+            "</a",
+            "<\u{e9}",
+            "<a\u{e9}\u{e9} \u{65e5}=\u{65e5}>\u{65e5}",
             "[caption",
             "[/x]",
         ] {

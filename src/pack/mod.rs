@@ -299,7 +299,9 @@ pub fn pack(
     let results: Vec<Result<Record, Error>> = (0..table.rows)
         .into_par_iter()
         .with_min_len(16)
-        .map_init(String::new, |user, row| {
+        .map_init(
+            || (String::new(), String::new()),
+            |(user, scratch), row| {
             // Cleaned cells are made first; the others are encoded straight into the prompt.
             let mut cleaned: Vec<Option<String>> = Vec::new();
             for (k, (f, &ci)) in fields.iter().zip(&field_cols).enumerate() {
@@ -314,7 +316,11 @@ pub fn pack(
                     if cleaned.is_empty() {
                         cleaned.resize(fields.len(), None);
                     }
-                    cleaned[k] = Some(clean::clean(&text.utf8(), spec.format, &spec.options));
+                    cleaned[k] = Some(clean::clean(
+                        text.utf8_in(scratch),
+                        spec.format,
+                        &spec.options,
+                    ));
                 }
             }
             let value = |name: &str, out: &mut String| {
@@ -365,7 +371,8 @@ pub fn pack(
                 line,
                 input_tokens,
             })
-        })
+            },
+        )
         .collect();
     let mut records = Vec::with_capacity(results.len());
     for r in results {

@@ -371,7 +371,22 @@ pub fn clean_batch(
         held.push(item_text(&item?, i).py_err(py)?);
     }
     let texts: Vec<Option<Text<'_>>> = held.iter().map(|t| t.as_ref().map(PyText::text)).collect();
-    // Each text becomes UTF-8 (where it is not already) in the worker that cleans it.
-    let one = |d: &Option<Text<'_>>| d.as_ref().map(|d| clean::clean(&d.utf8(), format, &opts));
+    // Each text becomes UTF-8 (where it is not already) in the worker that cleans it, in a
+    // buffer each worker thread reuses.
+    let one = |d: &Option<Text<'_>>| {
+        d.as_ref().map(|d| {
+            thread_local! {
+                static BUF: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+            }
+            BUF.with_borrow_mut(|buf| {
+                let out = clean::clean(d.utf8_in(buf), format, &opts);
+                // Keep a large document's buffer from pinning its memory for good.
+                if buf.capacity() > 1 << 24 {
+                    *buf = String::new();
+                }
+                out
+            })
+        })
+    };
     run_parallel(py, &pool, &texts, one, progress.as_ref())
 }
