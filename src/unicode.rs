@@ -42,13 +42,30 @@ impl Text<'_> {
 
     /// The text as UTF-8, borrowed from `self` when it already is, else encoded into `buf`
     /// (cleared first). A buffer reused across calls saves a fresh allocation per text.
+    ///
+    /// The buffer keeps its length between calls: bytes past the text are left over from
+    /// earlier calls (always valid UTF-8), so a reused buffer is never filled again first.
     pub fn utf8_in<'b>(&'b self, buf: &'b mut String) -> &'b str {
-        if let Text::Utf8(s) = self {
-            return s;
+        let room = match self {
+            Text::Utf8(s) => return s,
+            Text::Latin1(b) => b.len() * 2,
+            Text::Ucs2(u) => u.len() * 3,
+            Text::Ucs4(c) => {
+                buf.clear();
+                push_ucs4(buf, c);
+                return buf;
+            }
+        };
+        if buf.len() < room {
+            zeros(buf, room - buf.len());
         }
-        buf.clear();
-        self.push_to(buf);
-        buf
+        // Both converters write into a `&mut str` at least `room` long and keep it valid.
+        let n = match self {
+            Text::Latin1(b) => encoding_rs::mem::convert_latin1_to_str(b, buf.as_mut_str()),
+            Text::Ucs2(u) => encoding_rs::mem::convert_utf16_to_str(u, buf.as_mut_str()),
+            _ => 0,
+        };
+        &buf[..n]
     }
 
     /// Appends the text to `out` as UTF-8.
@@ -160,6 +177,10 @@ mod tests {
             t.push_to(&mut out);
             assert_eq!(out, format!("before|{}", t.utf8()));
             let mut buf = String::from("old");
+            assert_eq!(t.utf8_in(&mut buf), t.utf8());
+            // Reused after a longer text, and after one with wide characters at its end.
+            let mut buf = "\u{65e5}\u{1f600}".repeat(40);
+            assert_eq!(t.utf8_in(&mut buf), t.utf8());
             assert_eq!(t.utf8_in(&mut buf), t.utf8());
         }
     }

@@ -221,7 +221,17 @@ impl Sink {
                     start = i;
                 }
                 _ => {
-                    let w = utf8_width(b[i]);
+                    // Hiragana, katakana and CJK punctuation (lead 0xE3) and the 0xEF block are
+                    // text but for U+3000 (E3 80 80) and U+FEFF (EF BB BF): skip the decoding.
+                    let lead = b[i];
+                    let tail = (b.get(i + 1).copied(), b.get(i + 2).copied());
+                    if (lead == 0xe3 && tail != (Some(0x80), Some(0x80)))
+                        || (lead == 0xef && tail != (Some(0xbb), Some(0xbf)))
+                    {
+                        i += 3;
+                        continue;
+                    }
+                    let w = utf8_width(lead);
                     let ch = text[i..].chars().next().unwrap_or('\u{fffd}');
                     if is_space(ch) {
                         if i > start {

@@ -2,7 +2,9 @@
 //! fences, JSON with prose around it (the first balanced object or array, strings and escapes
 //! respected), with the prompt's prefill put back in front.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
+
+use crate::tape::{Kind, Tape};
 
 /// The end (exclusive) of the balanced object or array starting at `start` (`{` or `[`).
 fn balanced_end(b: &[u8], start: usize) -> Option<usize> {
@@ -48,22 +50,56 @@ fn fenced(text: &str) -> Option<&str> {
 /// Parses the JSON in `text`; `Err` says why there is none. With a prefill, the answer is read
 /// with the prefill put back first, then (if that fails) as it came.
 pub fn extract_json(text: &str, prefill: Option<&str>) -> Result<Value, String> {
+    extract_keys(text, prefill, None)
+}
+
+/// [`extract_json`], but when the answer is a JSON object only the members named in `keys` are
+/// kept (the others are checked, not built): what a schema reads.
+pub fn extract_keys(
+    text: &str,
+    prefill: Option<&str>,
+    keys: Option<&[&str]>,
+) -> Result<Value, String> {
     match prefill {
         Some(p) if !text.trim_start().starts_with(p.trim()) => {
             let joined = format!("{p}{text}");
-            extract_once(&joined).or_else(|e| extract_once(text).map_err(|_| e))
+            extract_once(&joined, keys).or_else(|e| extract_once(text, keys).map_err(|_| e))
         }
-        _ => extract_once(text),
+        _ => extract_once(text, keys),
     }
+}
+
+/// The `keys` members of a JSON object text, read from its tape; `None` when the text is not a
+/// JSON object or a member's value cannot be built (the caller then parses it whole).
+fn object_keys(text: &str, keys: &[&str]) -> Option<Value> {
+    let tape = Tape::parse(text)?;
+    let root = tape.root();
+    if root.kind() != Kind::Object {
+        return None;
+    }
+    let mut out = Map::new();
+    for &k in keys {
+        if let Some(v) = root.get(k) {
+            let value = match v.kind() {
+                Kind::String => Value::String(v.as_str()?.into_owned()),
+                _ => serde_json::from_str(v.raw()).ok()?,
+            };
+            out.insert(k.to_string(), value);
+        }
+    }
+    Some(Value::Object(out))
 }
 
 /// How many opening braces are tried before giving up (bounds the work on hostile text).
 const MAX_STARTS: usize = 64;
 
-fn extract_once(text: &str) -> Result<Value, String> {
+fn extract_once(text: &str, keys: Option<&[&str]>) -> Result<Value, String> {
     let trimmed = text.trim();
     if trimmed.is_empty() {
         return Err("the answer is empty".into());
+    }
+    if let Some(v) = keys.and_then(|k| object_keys(trimmed, k)) {
+        return Ok(v);
     }
     if let Ok(v) = serde_json::from_str::<Value>(trimmed) {
         return Ok(v);
@@ -131,6 +167,33 @@ mod tests {
         assert_eq!(
             extract_json("{\"a\": 1}", Some("{")).unwrap(),
             json!({"a": 1})
+        );
+    }
+
+    #[test]
+    fn keys_only_from_an_object() {
+        let text = r#"{"a": "x\ny", "b": [1, {"c": 2}], "a2": null, "d": 1.5, "a": "last"}"#;
+        let keys = ["a", "b", "d", "missing"];
+        let got = extract_keys(text, None, Some(&keys)).unwrap();
+        assert_eq!(got, json!({"a": "last", "b": [1, {"c": 2}], "d": 1.5}));
+        let whole = extract_json(text, None).unwrap();
+        for k in ["a", "b", "d"] {
+            assert_eq!(got[k], whole[k]);
+        }
+        // Not an object, prose around it, a prefill: as extract_json reads them.
+        assert_eq!(extract_keys("[1]", None, Some(&keys)).unwrap(), json!([1]));
+        assert_eq!(
+            extract_keys("Sure: {\"a\": 1, \"z\": 2} ok", None, Some(&keys)).unwrap(),
+            json!({"a": 1, "z": 2})
+        );
+        assert_eq!(
+            extract_keys("\"a\": \"T\"}", Some("{"), Some(&keys)).unwrap(),
+            json!({"a": "T"})
+        );
+        // A lone surrogate escape: as serde_json reads it (an error), not silently dropped.
+        assert_eq!(
+            extract_keys(r#"{"a": "\ud800"}"#, None, Some(&keys)).is_err(),
+            extract_json(r#"{"a": "\ud800"}"#, None).is_err()
         );
     }
 

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-pub use extract::extract_json;
+pub use extract::{extract_json, extract_keys};
 
 use crate::error::Error;
 use crate::lines;
@@ -381,7 +381,9 @@ fn apply_json(row: &mut Row, opts: &Options) {
         return;
     }
     let text = row.text.as_deref().unwrap_or("");
-    match extract_json(text, opts.prefill.as_deref()) {
+    let names: Vec<&str> = opts.schema.iter().map(|f| f.name.as_str()).collect();
+    let keys = (!names.is_empty()).then_some(names.as_slice());
+    match extract_keys(text, opts.prefill.as_deref(), keys) {
         Ok(mut v) => {
             let mut missing: Vec<String> = Vec::new();
             let mut fields = Vec::with_capacity(opts.schema.len());
