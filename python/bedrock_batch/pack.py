@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterable, Mapping
+from itertools import chain, repeat
 from typing import Any, Literal
 
 from . import _core
@@ -39,14 +40,20 @@ def _columns(table: Any, wanted: list[str]) -> tuple[dict[str, list[Any]], int, 
             f"iterable of rows (mappings), got {type(table).__name__}"
         )
     rows = list(table)
-    names_seen: dict[str, None] = {}
-    for i, row in enumerate(rows):
-        if not isinstance(row, Mapping):
-            raise InputTypeError(f"row {i}: expected a mapping (dict), got {type(row).__name__}")
-        for k in row:
-            names_seen.setdefault(str(k), None)
-    names = list(names_seen)
-    return {c: [r.get(c) for r in rows] for c in wanted if c in names}, len(rows), names
+    plain = all(type(r) is dict for r in rows)
+    if not plain:
+        for i, row in enumerate(rows):
+            if not isinstance(row, Mapping):
+                raise InputTypeError(
+                    f"row {i}: expected a mapping (dict), got {type(row).__name__}"
+                )
+    # Every key of every row, in first-seen order, gathered in C.
+    names = list(dict.fromkeys(str(k) for k in dict.fromkeys(chain.from_iterable(rows))))
+    if plain:
+        cols = {c: list(map(dict.get, rows, repeat(c))) for c in wanted if c in names}
+    else:
+        cols = {c: [r.get(c) for r in rows] for c in wanted if c in names}
+    return cols, len(rows), names
 
 
 def pack(
