@@ -27,8 +27,12 @@ def timed(
     fn: Callable[..., Any], repeat: int, setup: Callable[[], Any] | None = None
 ) -> tuple[float, Any]:
     """The median wall time of ``repeat`` runs, and the last run's result. With ``setup``, each
-    run gets ``fn(setup())`` and only ``fn`` is timed."""
+    run gets ``fn(setup())`` and only ``fn`` is timed. When ``repeat`` > 1 an untimed warm-up
+    run goes first, so no contender's one-time costs (imports, thread pools, first allocations)
+    count against it."""
     times, out = [], None
+    if repeat > 1:
+        fn(*(() if setup is None else (setup(),)))
     for _ in range(repeat):
         args = () if setup is None else (setup(),)
         t = time.perf_counter()
