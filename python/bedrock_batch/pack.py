@@ -48,7 +48,7 @@ def _columns(table: Any, wanted: list[str]) -> tuple[dict[str, list[Any]], int, 
                     f"row {i}: expected a mapping (dict), got {type(row).__name__}"
                 )
     # Every key of every row, in first-seen order, gathered in C.
-    names = list(dict.fromkeys(str(k) for k in dict.fromkeys(chain.from_iterable(rows))))
+    names = list(dict.fromkeys(map(str, chain.from_iterable(rows))))
     if plain:
         cols = {c: list(map(dict.get, rows, repeat(c))) for c in wanted if c in names}
     else:

@@ -204,6 +204,28 @@ fn close_of(b: &[u8], from: usize, name: &[u8]) -> Option<(usize, usize)> {
     None
 }
 
+/// Where the comment opening at `at` (`<!--`) ends, one past `-->` or `--!>` (an HTML5
+/// tokenizer ends a comment at either); `<!-->` and `<!--->` are complete empty comments.
+fn comment_end(b: &[u8], at: usize) -> Option<usize> {
+    let rest = &b[at + 4..];
+    if rest.starts_with(b">") {
+        return Some(at + 5);
+    }
+    if rest.starts_with(b"->") {
+        return Some(at + 6);
+    }
+    let mut pos = at + 4;
+    while let Some(off) = memchr::memmem::find(&b[pos..], b"--") {
+        let dash = pos + off;
+        match &b[dash + 2..] {
+            [b'>', ..] => return Some(dash + 3),
+            [b'!', b'>', ..] => return Some(dash + 4),
+            _ => pos = dash + 1,
+        }
+    }
+    None
+}
+
 fn is_space(c: u8) -> bool {
     matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0c)
 }
@@ -292,14 +314,11 @@ fn scan(html: &str, keep_img_attributes: bool) -> Plan {
         let at = pos + off;
         let rest = &b[at + 1..];
         if rest.starts_with(b"!--") {
-            // `<!-->` and `<!--->` are complete (empty) comments; an unclosed one runs to the
-            // end of the document.
-            let end = if rest[3..].starts_with(b">") {
-                at + 5
-            } else if rest[3..].starts_with(b"->") {
-                at + 6
-            } else {
-                memchr::memmem::find(&b[at + 4..], b"-->").map_or(b.len(), |e| at + 4 + e + 3)
+            // `<!-->` and `<!--->` are complete (empty) comments; others end at `-->` or
+            // `--!>`. An unclosed one is left to lol_html with the rest of the page (it may not
+            // be a comment at all, e.g. inside CDATA).
+            let Some(end) = comment_end(b, at) else {
+                break;
             };
             out.push_str(&html[copied..at]);
             // An empty comment still ends the text node, as the real one did: whitespace on
@@ -312,8 +331,21 @@ fn scan(html: &str, keep_img_attributes: bool) -> Plan {
         let closing = rest.first() == Some(&b'/');
         let name_start = usize::from(closing);
         if !rest.get(name_start).is_some_and(u8::is_ascii_alphabetic) {
-            // Not a tag: text, or a doctype / bogus comment lol_html reads as it is.
-            pos = at + 1;
+            // Not a tag. A doctype, CDATA section or bogus comment (`<!x`, `<?`, `</1`) is
+            // copied as it is through its end, so nothing inside it is taken for a tag.
+            pos = match rest.first() {
+                Some(b'!') if rest.starts_with(b"![CDATA[") => {
+                    match memchr::memmem::find(&b[at..], b"]]>") {
+                        Some(e) => at + e + 3,
+                        None => break,
+                    }
+                }
+                Some(b'!' | b'?' | b'/') => match memchr::memchr(b'>', &b[at..]) {
+                    Some(e) => at + e + 1,
+                    None => break,
+                },
+                _ => at + 1,
+            };
             continue;
         }
         let name_len = rest[name_start..]
@@ -347,7 +379,13 @@ fn scan(html: &str, keep_img_attributes: bool) -> Plan {
         if sep != Sep::None {
             marks.push((out.len(), sep));
         }
-        if keep_img_attributes && lower == b"img" {
+        // `<font color|face|size>` and `<annotation-xml encoding>` tell the tokenizer whether
+        // it is still in SVG/MathML, so they keep their attributes, as `img` does when its
+        // `alt` is wanted.
+        if (keep_img_attributes && lower == b"img")
+            || lower == b"font"
+            || name.eq_ignore_ascii_case(b"annotation-xml")
+        {
             out.push_str(&html[at..end]);
         } else {
             out.push('<');
@@ -359,6 +397,10 @@ fn scan(html: &str, keep_img_attributes: bool) -> Plan {
         }
         copied = end;
         pos = end;
+        if !closing && lower == b"plaintext" {
+            // Nothing after `<plaintext>` is markup, not even `</plaintext>`.
+            break;
+        }
         if !closing && RAW.contains(&lower) {
             // Copied as it is up to its end tag, which the loop then reads as a tag.
             match close_of(b, end, lower) {
@@ -539,6 +581,25 @@ mod tests {
         assert_eq!(
             slim("a < b <3 <!doctype html><? x ?></ x>"),
             "a < b <3 <!doctype html><? x ?></ x>"
+        );
+        assert_eq!(
+            clean("<p>a</p><!-- x --!><p>visible</p><!-- y -->z"),
+            "a visible z"
+        );
+        assert_eq!(clean("<p>a</p><!-- never closed <p>b</p>"), "a");
+        assert_eq!(
+            clean("<svg><![CDATA[ <!-- ]]></svg><p>visible</p>"),
+            "visible"
+        );
+        assert_eq!(slim("<!x <b title=\">\">shown"), "<!x <b title=\">\">shown");
+        assert_eq!(clean("<!x <b title=\">\">shown"), "\">shown");
+        assert_eq!(
+            slim("<plaintext>a</plaintext><b title=\"x\">y"),
+            "<plaintext>a</plaintext><b title=\"x\">y"
+        );
+        assert_eq!(
+            slim("<svg><font color=x><annotation-xml encoding=text/html></svg>"),
+            "<svg><font color=x><annotation-xml encoding=text/html></svg>"
         );
         assert_eq!(
             slim("x<!-- c -->y<!---->z<!-->w"),

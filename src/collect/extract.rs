@@ -54,7 +54,9 @@ pub fn extract_json(text: &str, prefill: Option<&str>) -> Result<Value, String> 
 }
 
 /// [`extract_json`], but when the answer is a JSON object only the members named in `keys` are
-/// kept (the others are checked, not built): what a schema reads.
+/// kept: what a schema reads. The other members are checked against the JSON grammar (RFC 8259)
+/// but not built, so what only `serde_json` refuses in them (a number out of `f64` range, an
+/// escaped lone surrogate, nesting deeper than 128) does not fail the answer.
 pub fn extract_keys(
     text: &str,
     prefill: Option<&str>,
@@ -190,7 +192,17 @@ mod tests {
             extract_keys("\"a\": \"T\"}", Some("{"), Some(&keys)).unwrap(),
             json!({"a": "T"})
         );
-        // A lone surrogate escape: as serde_json reads it (an error), not silently dropped.
+        // Members the schema does not read only need to be JSON.
+        assert_eq!(
+            extract_keys(
+                r#"{"a": "ok", "x": 1e400, "y": "\ud800"}"#,
+                None,
+                Some(&keys)
+            )
+            .unwrap(),
+            json!({"a": "ok"})
+        );
+        // A lone surrogate escape in a key it reads: as serde_json reads it (an error).
         assert_eq!(
             extract_keys(r#"{"a": "\ud800"}"#, None, Some(&keys)).is_err(),
             extract_json(r#"{"a": "\ud800"}"#, None).is_err()

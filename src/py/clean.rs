@@ -152,6 +152,20 @@ struct Layout {
 fn layout(py: Python<'_>) -> Option<Layout> {
     static LAYOUT: std::sync::OnceLock<Option<Layout>> = std::sync::OnceLock::new();
     *LAYOUT.get_or_init(|| {
+        // The offsets below are those of 64-bit little-endian CPython; elsewhere (32-bit,
+        // big-endian, PyPy, GraalPy) the public path is used.
+        if !cfg!(all(target_pointer_width = "64", target_endian = "little")) {
+            return None;
+        }
+        let cpython = py
+            .import("sys")
+            .and_then(|sys| sys.getattr("implementation"))
+            .and_then(|i| i.getattr("name"))
+            .and_then(|n| n.extract::<String>())
+            .is_ok_and(|n| n == "cpython");
+        if !cpython {
+            return None;
+        }
         let v = py.version_info();
         let candidate = match (v.major, v.minor) {
             (3, 9..=11) => Layout {
@@ -217,8 +231,12 @@ fn read_stored(s: &Bound<'_, PyString>, layout: Layout) -> Option<Stored> {
         } else {
             layout.data
         };
+        let data = obj.add(offset);
+        if (data as usize) % usize::from(kind) != 0 {
+            return None;
+        }
         Some(Stored {
-            data: obj.add(offset),
+            data,
             len: length as usize,
             kind,
             ascii,
