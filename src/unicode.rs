@@ -22,78 +22,98 @@ pub enum Text<'a> {
 impl Text<'_> {
     /// The text as UTF-8, borrowed when it already is.
     pub fn utf8(&self) -> Cow<'_, str> {
-        match self {
-            Text::Utf8(s) => Cow::Borrowed(s.as_ref()),
-            Text::Latin1(b) => {
-                let mut out = "\0".repeat(b.len() * 2);
-                let n = encoding_rs::mem::convert_latin1_to_str(b, &mut out);
-                out.truncate(n);
-                Cow::Owned(out)
-            }
-            Text::Ucs2(u) => {
-                let mut out = "\0".repeat(u.len() * 3);
-                let n = encoding_rs::mem::convert_utf16_to_str(u, &mut out);
-                out.truncate(n);
-                Cow::Owned(out)
-            }
-            Text::Ucs4(c) => Cow::Owned(ucs4_to_string(c)),
+        if let Text::Utf8(s) = self {
+            return Cow::Borrowed(s);
         }
+        let mut out = String::new();
+        self.push_to(&mut out);
+        Cow::Owned(out)
     }
 
-    /// The text as UTF-8, borrowed from `self` when it already is, else encoded into `buf`
-    /// (cleared first). A buffer reused across calls saves a fresh allocation per text.
+    /// The text as UTF-8, borrowed from `self` when it already is, else encoded into `buf`.
+    /// A buffer reused across calls saves a fresh allocation per text.
     ///
     /// The buffer keeps its length between calls: bytes past the text are left over from
     /// earlier calls (always valid UTF-8), so a reused buffer is never filled again first.
     pub fn utf8_in<'b>(&'b self, buf: &'b mut String) -> &'b str {
-        let room = match self {
-            Text::Utf8(s) => return s,
-            Text::Latin1(b) => b.len() * 2,
-            Text::Ucs2(u) => u.len() * 3,
+        match self {
+            Text::Utf8(s) => s,
             Text::Ucs4(c) => {
                 buf.clear();
                 push_ucs4(buf, c);
-                return buf;
+                buf
             }
-        };
-        if buf.len() < room {
-            zeros(buf, room - buf.len());
+            Text::Latin1(_) | Text::Ucs2(_) => {
+                let room = self.room();
+                if buf.len() < room {
+                    zeros(buf, room - buf.len());
+                }
+                match self.convert(buf.as_mut_str()) {
+                    (read, written) if read == self.units() => &buf[..written],
+                    _ => {
+                        buf.clear();
+                        self.push_to(buf);
+                        buf
+                    }
+                }
+            }
         }
-        // Both converters write into a `&mut str` at least `room` long and keep it valid.
-        let n = match self {
-            Text::Latin1(b) => encoding_rs::mem::convert_latin1_to_str(b, buf.as_mut_str()),
-            Text::Ucs2(u) => encoding_rs::mem::convert_utf16_to_str(u, buf.as_mut_str()),
-            _ => 0,
-        };
-        &buf[..n]
     }
 
     /// Appends the text to `out` as UTF-8.
     pub fn push_to(&self, out: &mut String) {
-        let start = out.len();
         match self {
             Text::Utf8(s) => out.push_str(s),
-            Text::Latin1(b) => {
-                zeros(out, b.len() * 2);
-                let n = encoding_rs::mem::convert_latin1_to_str(b, &mut out[start..]);
-                out.truncate(start + n);
-            }
-            Text::Ucs2(u) => {
-                zeros(out, u.len() * 3);
-                let n = encoding_rs::mem::convert_utf16_to_str(u, &mut out[start..]);
-                out.truncate(start + n);
-            }
             Text::Ucs4(c) => push_ucs4(out, c),
+            Text::Latin1(_) | Text::Ucs2(_) => {
+                let start = out.len();
+                zeros(out, self.room());
+                let (read, written) = self.convert(&mut out[start..]);
+                out.truncate(start + written);
+                // `room` is an upper bound, so all is read; were it not, the rest follows.
+                let rest = match self {
+                    Text::Latin1(b) => Text::Latin1(&b[read..]),
+                    Text::Ucs2(u) => Text::Ucs2(&u[read..]),
+                    Text::Utf8(_) | Text::Ucs4(_) => return,
+                };
+                if read > 0 && rest.units() > 0 {
+                    rest.push_to(out);
+                }
+            }
         }
     }
 
-    /// The number of code points (a Python `len`).
-    pub fn chars(&self) -> usize {
+    /// Code units: bytes of Latin-1 or UTF-8, UCS-2 or UCS-4 units.
+    fn units(&self) -> usize {
         match self {
-            Text::Utf8(s) => s.chars().count(),
+            Text::Utf8(s) => s.len(),
             Text::Latin1(b) => b.len(),
             Text::Ucs2(u) => u.len(),
             Text::Ucs4(c) => c.len(),
+        }
+    }
+
+    /// An upper bound of a Latin-1 or UCS-2 text's UTF-8 length, counted so that only what is
+    /// written is allocated (not the 2x or 3x worst case): a surrogate counts 3 bytes, which
+    /// covers both a pair (4 for two) and a lone one (U+FFFD).
+    fn room(&self) -> usize {
+        match self {
+            Text::Latin1(b) => b.len() + b.iter().filter(|&&c| c >= 0x80).count(),
+            Text::Ucs2(u) => u
+                .iter()
+                .map(|&c| 1 + usize::from(c >= 0x80) + usize::from(c >= 0x800))
+                .sum(),
+            Text::Utf8(_) | Text::Ucs4(_) => 0,
+        }
+    }
+
+    /// Encodes a Latin-1 or UCS-2 text at the start of `dst`, which encoding_rs keeps valid
+    /// UTF-8 throughout: the units read and the bytes written.
+    fn convert(&self, dst: &mut str) -> (usize, usize) {
+        match self {
+            Text::Latin1(b) => encoding_rs::mem::convert_latin1_to_str_partial(b, dst),
+            Text::Ucs2(u) => encoding_rs::mem::convert_utf16_to_str_partial(u, dst),
+            Text::Utf8(_) | Text::Ucs4(_) => (0, 0),
         }
     }
 }
@@ -101,12 +121,6 @@ impl Text<'_> {
 impl<'a> From<&'a str> for Text<'a> {
     fn from(s: &'a str) -> Self {
         Text::Utf8(Cow::Borrowed(s))
-    }
-}
-
-impl From<String> for Text<'_> {
-    fn from(s: String) -> Self {
-        Text::Utf8(Cow::Owned(s))
     }
 }
 
@@ -120,12 +134,6 @@ fn zeros(out: &mut String, n: usize) {
         left -= BLOCK.len();
     }
     out.push_str(&BLOCK[..left]);
-}
-
-fn ucs4_to_string(c: &[u32]) -> String {
-    let mut out = String::with_capacity(c.len() * 4);
-    push_ucs4(&mut out, c);
-    out
 }
 
 fn push_ucs4(out: &mut String, c: &[u32]) {
@@ -166,7 +174,6 @@ mod tests {
             .collect();
         assert_eq!(Text::Latin1(&l1).utf8(), latin);
         assert_eq!(Text::from(s).utf8(), s);
-        assert_eq!(ucs4.chars(), s.chars().count());
         for t in [
             Text::Ucs4(&cps),
             Text::Ucs2(&ucs2),

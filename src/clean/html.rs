@@ -305,7 +305,9 @@ fn scan(html: &str, keep_img_attributes: bool) -> Plan {
         b"plaintext",
     ];
     let b = html.as_bytes();
-    let mut out = String::with_capacity(b.len() / 2);
+    // The slim copy is never longer than the page but for emptied `<!-->` comments; capacity
+    // that is not written costs no memory, a reallocation while growing would.
+    let mut out = String::with_capacity(b.len() + 64);
     let mut marks = Vec::new();
     // `b[..copied]` is already written to `out` or dropped.
     let mut copied = 0;

@@ -344,17 +344,15 @@ pub fn pack(
                     fields.join(", ")
                 )));
             }
-            let rendered_system;
-            let system = match (&fixed_system, &prompt.system) {
-                (Some(s), _) => Some(s.as_str()),
-                (None, Some(t)) => {
+            let system: Option<std::borrow::Cow<'_, str>> = match &prompt.system {
+                Some(t) if fixed_system.is_none() => {
                     let mut s = String::new();
                     t.render_into(&mut s, value);
-                    rendered_system = s;
-                    Some(rendered_system.as_str())
+                    Some(s.into())
                 }
-                (None, None) => None,
+                _ => fixed_system.as_deref().map(Into::into),
             };
+            let system = system.as_deref();
             let mut line = Vec::with_capacity(
                 user.len() + system.map_or(0, str::len) + 256 + user.len() / 32,
             );

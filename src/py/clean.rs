@@ -147,7 +147,7 @@ struct Layout {
 /// CPython release: from 3.9 to 3.11 the ASCII header is 48 bytes and the full one 72; from 3.12
 /// (which dropped `wstr`) 40 and 56. Other versions are not trusted. The layout is then checked
 /// once against the public API on strings of every width, and each string is checked again as
-/// it is read (compact, kind 1/2/4, length equal to `PyUnicode_GetLength`); anything else takes
+/// it is read (compact, kind 1/2/4, length equal to `PyUnicode_GetLength`, aligned); anything else takes
 /// the public path.
 fn layout(py: Python<'_>) -> Option<Layout> {
     static LAYOUT: std::sync::OnceLock<Option<Layout>> = std::sync::OnceLock::new();
