@@ -15,6 +15,7 @@ pub mod simd;
 pub mod tape;
 pub mod tokens;
 pub mod unicode;
+pub mod utf8;
 pub mod validate;
 
 /// mimalloc serves the many short-lived buffers the parallel stages make (as pydantic-core

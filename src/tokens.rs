@@ -15,7 +15,12 @@
 
 /// Estimated tokens of `text` (byte classes counted 32 or 16 bytes at a time, see `simd`).
 pub fn estimate(text: &str) -> u64 {
-    let [ascii, space, lead, cjk] = crate::simd::byte_classes(text.as_bytes());
+    from_classes(crate::simd::byte_classes(text.as_bytes()))
+}
+
+/// The estimate from the byte classes of a text's UTF-8 (`[ascii, whitespace, lead, cjk_lead]`,
+/// as [`crate::simd::byte_classes`] counts them; the classes of pieces add up).
+pub fn from_classes([ascii, space, lead, cjk]: [u64; 4]) -> u64 {
     (ascii - space).div_ceil(4) + cjk + (lead - cjk).div_ceil(2)
 }
 

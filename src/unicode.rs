@@ -7,6 +7,8 @@
 
 use std::borrow::Cow;
 
+use crate::utf8;
+
 /// A borrowed or owned text in UTF-8, or borrowed code points of a fixed width.
 ///
 /// `Ucs2` and `Ucs4` may hold surrogate code points (a Python `str` can): a high surrogate
@@ -32,88 +34,33 @@ impl Text<'_> {
 
     /// The text as UTF-8, borrowed from `self` when it already is, else encoded into `buf`.
     /// A buffer reused across calls saves a fresh allocation per text.
-    ///
-    /// The buffer keeps its length between calls: bytes past the text are left over from
-    /// earlier calls (always valid UTF-8), so a reused buffer is never filled again first.
     pub fn utf8_in<'b>(&'b self, buf: &'b mut String) -> &'b str {
-        match self {
-            Text::Utf8(s) => s,
-            Text::Ucs4(c) => {
-                buf.clear();
-                push_ucs4(buf, c);
-                buf
-            }
-            Text::Latin1(_) | Text::Ucs2(_) => {
-                let room = self.room();
-                if buf.len() < room {
-                    zeros(buf, room - buf.len());
-                }
-                match self.convert(buf.as_mut_str()) {
-                    (read, written) if read == self.units() => &buf[..written],
-                    _ => {
-                        buf.clear();
-                        self.push_to(buf);
-                        buf
-                    }
-                }
-            }
+        if let Text::Utf8(s) = self {
+            return s;
         }
+        buf.clear();
+        self.push_to(buf);
+        buf
     }
 
-    /// Appends the text to `out` as UTF-8.
+    /// Appends the text to `out` as UTF-8 (see [`crate::utf8`]).
     pub fn push_to(&self, out: &mut String) {
         match self {
             Text::Utf8(s) => out.push_str(s),
-            Text::Ucs4(c) => push_ucs4(out, c),
-            Text::Latin1(_) | Text::Ucs2(_) => {
-                let start = out.len();
-                zeros(out, self.room());
-                let (read, written) = self.convert(&mut out[start..]);
-                out.truncate(start + written);
-                // `room` is an upper bound, so all is read; were it not, the rest follows.
-                let rest = match self {
-                    Text::Latin1(b) => Text::Latin1(&b[read..]),
-                    Text::Ucs2(u) => Text::Ucs2(&u[read..]),
-                    Text::Utf8(_) | Text::Ucs4(_) => return,
-                };
-                if read > 0 && rest.units() > 0 {
-                    rest.push_to(out);
-                }
-            }
+            Text::Latin1(b) => utf8::push_latin1(out, b),
+            Text::Ucs2(u) => utf8::push_ucs2(out, u),
+            Text::Ucs4(c) => utf8::push_ucs4(out, c),
         }
     }
 
-    /// Code units: bytes of Latin-1 or UTF-8, UCS-2 or UCS-4 units.
-    fn units(&self) -> usize {
+    /// Appends the text's UTF-8 escaped as the inside of a JSON string and adds its byte
+    /// classes (for the token estimate) to `classes`.
+    pub fn push_json(&self, out: &mut Vec<u8>, classes: &mut utf8::Classes) {
         match self {
-            Text::Utf8(s) => s.len(),
-            Text::Latin1(b) => b.len(),
-            Text::Ucs2(u) => u.len(),
-            Text::Ucs4(c) => c.len(),
-        }
-    }
-
-    /// An upper bound of a Latin-1 or UCS-2 text's UTF-8 length, counted so that only what is
-    /// written is allocated (not the 2x or 3x worst case): a surrogate counts 3 bytes, which
-    /// covers both a pair (4 for two) and a lone one (U+FFFD).
-    fn room(&self) -> usize {
-        match self {
-            Text::Latin1(b) => b.len() + b.iter().filter(|&&c| c >= 0x80).count(),
-            Text::Ucs2(u) => u
-                .iter()
-                .map(|&c| 1 + usize::from(c >= 0x80) + usize::from(c >= 0x800))
-                .sum(),
-            Text::Utf8(_) | Text::Ucs4(_) => 0,
-        }
-    }
-
-    /// Encodes a Latin-1 or UCS-2 text at the start of `dst`, which encoding_rs keeps valid
-    /// UTF-8 throughout: the units read and the bytes written.
-    fn convert(&self, dst: &mut str) -> (usize, usize) {
-        match self {
-            Text::Latin1(b) => encoding_rs::mem::convert_latin1_to_str_partial(b, dst),
-            Text::Ucs2(u) => encoding_rs::mem::convert_utf16_to_str_partial(u, dst),
-            Text::Utf8(_) | Text::Ucs4(_) => (0, 0),
+            Text::Utf8(s) => utf8::push_json_utf8(out, s, classes),
+            Text::Latin1(b) => utf8::push_json(out, b, classes),
+            Text::Ucs2(u) => utf8::push_json(out, u, classes),
+            Text::Ucs4(c) => utf8::push_json(out, c, classes),
         }
     }
 }
@@ -121,36 +68,6 @@ impl Text<'_> {
 impl<'a> From<&'a str> for Text<'a> {
     fn from(s: &'a str) -> Self {
         Text::Utf8(Cow::Borrowed(s))
-    }
-}
-
-/// Appends `n` NUL bytes: room for an encoder that writes into a `&mut str`.
-fn zeros(out: &mut String, n: usize) {
-    const BLOCK: &str = "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0";
-    out.reserve(n);
-    let mut left = n;
-    while left >= BLOCK.len() {
-        out.push_str(BLOCK);
-        left -= BLOCK.len();
-    }
-    out.push_str(&BLOCK[..left]);
-}
-
-fn push_ucs4(out: &mut String, c: &[u32]) {
-    out.reserve(c.len());
-    let mut i = 0;
-    while i < c.len() {
-        let u = c[i];
-        i += 1;
-        if let Some(ch) = char::from_u32(u) {
-            out.push(ch);
-        } else if (0xD800..0xDC00).contains(&u) && i < c.len() && (0xDC00..0xE000).contains(&c[i]) {
-            let joined = 0x10000 + ((u - 0xD800) << 10) + (c[i] - 0xDC00);
-            out.push(char::from_u32(joined).unwrap_or(char::REPLACEMENT_CHARACTER));
-            i += 1;
-        } else {
-            out.push(char::REPLACEMENT_CHARACTER);
-        }
     }
 }
 

@@ -274,6 +274,61 @@ def test_estimate_knows_cjk_and_prices() -> None:
         recs.estimate(prices={"input": 1.0})
 
 
+_FAMILIES = [
+    (HAIKU, "auto", "claude"),
+    (HAIKU, "converse", "claude"),
+    ("amazon.nova-lite-v1:0", "auto", "nova"),
+    ("amazon.titan-embed-text-v2:0", "auto", "titan-embed"),
+    ("meta.llama3-3-70b-instruct-v1:0", "auto", "llama3"),
+]
+
+
+@pytest.mark.parametrize(("model", "invocation", "family"), _FAMILIES)
+def test_cells_of_every_width_escape_like_json_dumps(model: str, invocation: str, family: str) -> None:
+    # Cells are escaped straight from CPython's storage (1, 2 or 4 bytes a character), in
+    # blocks of 16-64; every JSON special (quotes, backslashes, each control character) sits in
+    # every position of a block, in text of every width, and each line must be what json.dumps
+    # (ensure_ascii=False) writes, with the token estimate of the text it holds.
+    specials = '"\\' + "".join(chr(c) for c in range(0x20)) + "\u2028\x7f"
+    bodies = ["plain ascii", "café ÿ", "日本語　テキスト", "emoji 😀 日本", "pair \ud83d\ude00 lone \ud800"]
+    rows = []
+    for k, body in enumerate(bodies):
+        for shift in range(0, 70, 7):
+            text = (body * 9)[:shift] + specials + body * 3
+            rows.append({"id": f"r{k}-{shift}", "title": f'"{body}"\t', "content": text})
+    prompt = bb.Prompt(user="{title}\n{content}", max_tokens=64)
+    recs = bb.pack(rows, prompt=prompt, model=model, invocation=invocation)  # type: ignore[arg-type]
+    lines = recs.to_jsonl().splitlines()
+    assert len(lines) == len(rows)
+    tokens = 0
+    for row, line in zip(rows, lines):
+        rec = json.loads(line)
+        want = _replace_surrogates(f"{row['title']}\n{row['content']}")
+        got = text_of_message(family, recs.invocation, rec["modelInput"])
+        assert want in got
+        # Byte for byte as json.dumps escapes it.
+        assert json.dumps(want, ensure_ascii=False).encode()[1:-1] in line
+        tokens += bb._core.estimate_tokens(want)
+    if family in ("claude", "nova", "titan-embed"):
+        assert recs.input_tokens == tokens
+
+
+def _replace_surrogates(s: str) -> str:
+    return s.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+
+def test_a_prompt_of_only_unicode_spaces_is_empty() -> None:
+    # ASCII letters settle that a prompt is not empty; one of only non-ASCII characters is
+    # checked as text: U+3000 and NBSP are spaces, a kana is not.
+    model = "amazon.titan-embed-text-v2:0"
+    prompt = bb.Prompt(user="{content}")
+    ok = bb.pack([{"id": "a", "content": "\u3000テ\u00a0"}], prompt=prompt, model=model)
+    assert json.loads(ok.to_jsonl())["modelInput"]["inputText"] == "\u3000テ\u00a0"
+    for blank in ["\u3000\u00a0 \n", " \t"]:
+        with pytest.raises(InputError, match=r'row 0 \(id "a"\): the user prompt is empty'):
+            bb.pack([{"id": "a", "content": blank}], prompt=prompt, model=model)
+
+
 # --- bad input -----------------------------------------------------------------------------
 
 

@@ -35,10 +35,17 @@ fn extras(out: &mut Vec<u8>, extra: &Map<String, Value>) {
     }
 }
 
-fn messages_blocks(out: &mut Vec<u8>, user: &str, prefill: Option<&str>) {
+/// Writes the user text as a JSON string literal: `user` appends its escaped content.
+fn user_string(out: &mut Vec<u8>, user: &mut dyn FnMut(&mut Vec<u8>)) {
+    out.push(b'"');
+    user(out);
+    out.push(b'"');
+}
+
+fn messages_blocks(out: &mut Vec<u8>, user: &mut dyn FnMut(&mut Vec<u8>), prefill: Option<&str>) {
     json::key(out, "messages");
     out.extend_from_slice(b"[{\"role\":\"user\",\"content\":[{\"text\":");
-    json::string(out, user);
+    user_string(out, user);
     out.extend_from_slice(b"}]}");
     if let Some(p) = prefill {
         out.extend_from_slice(b",{\"role\":\"assistant\",\"content\":[{\"text\":");
@@ -78,46 +85,45 @@ pub fn llama_prompt(
     user: &str,
     prefill: Option<&str>,
 ) -> String {
+    let (head, tail) = llama_around(family, system, prefill);
+    head + user + &tail
+}
+
+/// The Llama chat template before and after the user text.
+fn llama_around(family: Family, system: Option<&str>, prefill: Option<&str>) -> (String, String) {
     let (start, end, eot) = if family == Family::Llama4 {
         ("<|header_start|>", "<|header_end|>", "<|eot|>")
     } else {
         ("<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>")
     };
-    let mut p = String::with_capacity(user.len() + 200);
-    p.push_str("<|begin_of_text|>");
+    let mut head = String::from("<|begin_of_text|>");
     if let Some(s) = system {
         for piece in [start, "system", end, "\n\n", s, eot] {
-            p.push_str(piece);
+            head.push_str(piece);
         }
     }
-    for piece in [
-        start,
-        "user",
-        end,
-        "\n\n",
-        user,
-        eot,
-        start,
-        "assistant",
-        end,
-        "\n\n",
-    ] {
-        p.push_str(piece);
+    for piece in [start, "user", end, "\n\n"] {
+        head.push_str(piece);
+    }
+    let mut tail = String::new();
+    for piece in [eot, start, "assistant", end, "\n\n"] {
+        tail.push_str(piece);
     }
     if let Some(pre) = prefill {
-        p.push_str(pre);
+        tail.push_str(pre);
     }
-    p
+    (head, tail)
 }
 
-/// Appends the `modelInput` object for one record.
+/// Appends the `modelInput` object for one record; `user` appends the user text's escaped
+/// content (the inside of its JSON string), once.
 pub fn write(
     out: &mut Vec<u8>,
     family: Family,
     invocation: Invocation,
     s: &Settings,
     system: Option<&str>,
-    user: &str,
+    user: &mut dyn FnMut(&mut Vec<u8>),
 ) {
     out.push(b'{');
     let prefill = s.prefill.as_deref();
@@ -166,7 +172,7 @@ pub fn write(
             out.push(b',');
             json::key(out, "messages");
             out.extend_from_slice(b"[{\"role\":\"user\",\"content\":");
-            json::string(out, user);
+            user_string(out, user);
             out.push(b'}');
             if let Some(p) = prefill {
                 out.extend_from_slice(b",{\"role\":\"assistant\",\"content\":");
@@ -183,11 +189,16 @@ pub fn write(
         }
         Family::TitanEmbed => {
             json::key(out, "inputText");
-            json::string(out, user);
+            user_string(out, user);
         }
         Family::Llama3 | Family::Llama4 => {
             json::key(out, "prompt");
-            json::string(out, &llama_prompt(family, system, user, prefill));
+            let (head, tail) = llama_around(family, system, prefill);
+            out.push(b'"');
+            json::escaped(out, &head);
+            user(out);
+            json::escaped(out, &tail);
+            out.push(b'"');
             out.push(b',');
             json::key(out, "max_gen_len");
             json::number(out, s.max_tokens as f64);

@@ -20,6 +20,19 @@ use crate::clean::{self, Format, Options};
 use crate::error::Error;
 use crate::tokens;
 use crate::unicode::Text;
+use crate::utf8;
+
+/// A piece of the user template: a literal, escaped for JSON, with its byte classes; or the
+/// index of the field a placeholder names.
+enum Piece {
+    Literal(Vec<u8>, utf8::Classes),
+    Field(usize),
+}
+
+thread_local! {
+    /// Each worker's buffer for the line it is writing.
+    static LINE: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
 
 /// A prompt: templates for the system and user turns plus the generation settings.
 #[derive(Clone, Debug)]
@@ -290,19 +303,35 @@ pub fn pack(
         None => (0..table.rows).map(generated_id).collect(),
     };
     let settings = &prompt.settings;
-    // A static system prompt is rendered once.
+    // A static system prompt is rendered once, and so are its and the prefill's tokens.
     let fixed_system = prompt
         .system
         .as_ref()
         .filter(|t| t.is_static())
         .map(|t| t.render(|_| ""));
+    let fixed_tokens = fixed_system.as_deref().map_or(0, tokens::estimate)
+        + settings.prefill.as_deref().map_or(0, tokens::estimate);
+    // The user template's pieces: literals escaped (and their byte classes counted) once,
+    // placeholders as the index of their field.
+    let pieces: Vec<Piece> = prompt
+        .user
+        .pieces()
+        .map(|p| match p {
+            Ok(literal) => {
+                let mut escaped = Vec::new();
+                json::escaped(&mut escaped, literal);
+                Piece::Literal(escaped, crate::simd::byte_classes(literal.as_bytes()))
+            }
+            Err(name) => Piece::Field(fields.iter().position(|f| *f == name).unwrap_or(0)),
+        })
+        .collect();
     let results: Vec<Result<Record, Error>> = (0..table.rows)
         .into_par_iter()
         .with_min_len(16)
         .map_init(
-            || (String::new(), String::new()),
-            |(user, scratch), row| {
-            // Cleaned cells are made first; the others are encoded straight into the prompt.
+            String::new,
+            |scratch, row| {
+            // Cleaned cells are made first; the others are escaped straight into the line.
             let mut cleaned: Vec<Option<String>> = Vec::new();
             for (k, (f, &ci)) in fields.iter().zip(&field_cols).enumerate() {
                 let cell = &table.columns[ci].values[row];
@@ -323,27 +352,23 @@ pub fn pack(
                     ));
                 }
             }
-            let value = |name: &str, out: &mut String| {
-                let Some(k) = fields.iter().position(|f| *f == name) else {
-                    return;
-                };
+            let cell = |k: usize| -> Option<Text<'_>> {
                 if let Some(Some(c)) = cleaned.get(k) {
-                    out.push_str(c);
-                } else if let Some(text) = &table.columns[field_cols[k]].values[row] {
+                    return Some(Text::from(c.as_str()));
+                }
+                table.columns[field_cols[k]].values[row].as_ref().map(|t| match t {
+                    Text::Utf8(s) => Text::Utf8(std::borrow::Cow::Borrowed(s)),
+                    Text::Latin1(b) => Text::Latin1(b),
+                    Text::Ucs2(u) => Text::Ucs2(u),
+                    Text::Ucs4(c) => Text::Ucs4(c),
+                })
+            };
+            let cells: Vec<Option<Text<'_>>> = (0..fields.len()).map(cell).collect();
+            let value = |name: &str, out: &mut String| {
+                if let Some(Some(text)) = fields.iter().position(|f| *f == name).map(|k| &cells[k]) {
                     text.push_to(out);
                 }
             };
-            user.clear();
-            prompt.user.render_into(user, value);
-            let user = user.as_str();
-            if user.trim().is_empty() {
-                // Bedrock rejects an empty message or inputText; say so now, not in the job.
-                return Err(Error::InvalidInput(format!(
-                    "row {row} (id {:?}): the user prompt is empty once filled (columns {}); drop the row or fill it",
-                    ids[row],
-                    fields.join(", ")
-                )));
-            }
             let system: Option<std::borrow::Cow<'_, str>> = match &prompt.system {
                 Some(t) if fixed_system.is_none() => {
                     let mut s = String::new();
@@ -353,17 +378,63 @@ pub fn pack(
                 _ => fixed_system.as_deref().map(Into::into),
             };
             let system = system.as_deref();
-            let mut line = Vec::with_capacity(
-                user.len() + system.map_or(0, str::len) + 256 + user.len() / 32,
-            );
-            line.extend_from_slice(b"{\"recordId\":");
-            json::string(&mut line, &ids[row]);
-            line.extend_from_slice(b",\"modelInput\":");
-            body::write(&mut line, model.family, invocation, settings, system, user);
-            line.push(b'}');
-            let input_tokens = tokens::estimate(user)
-                + system.map_or(0, tokens::estimate)
-                + settings.prefill.as_deref().map_or(0, tokens::estimate);
+            let mut classes: utf8::Classes = [0; 4];
+            // The line is written into this thread's buffer (escaping straight from the cells'
+            // storage, with room for the worst case) and then copied out at its exact size.
+            let line = LINE.with_borrow_mut(|line| {
+                line.clear();
+                line.extend_from_slice(b"{\"recordId\":");
+                json::string(line, &ids[row]);
+                line.extend_from_slice(b",\"modelInput\":");
+                body::write(line, model.family, invocation, settings, system, &mut |out| {
+                    for p in &pieces {
+                        match p {
+                            Piece::Literal(escaped, c) => {
+                                out.extend_from_slice(escaped);
+                                for (sum, n) in classes.iter_mut().zip(c) {
+                                    *sum += n;
+                                }
+                            }
+                            Piece::Field(k) => {
+                                if let Some(text) = &cells[*k] {
+                                    text.push_json(out, &mut classes);
+                                }
+                            }
+                        }
+                    }
+                });
+                line.push(b'}');
+                let copy = line.as_slice().to_vec();
+                // Keep a huge record's buffer from pinning its memory for good.
+                if line.capacity() > 1 << 24 {
+                    *line = Vec::new();
+                }
+                copy
+            });
+            // Bedrock rejects an empty message or inputText; say so now, not in the job. ASCII
+            // other than whitespace settles it; text with none and no other character is
+            // empty; otherwise (all non-ASCII) the rendered text decides.
+            let [ascii, space, lead, _] = classes;
+            let blank = ascii == space
+                && (lead == 0 || {
+                    let mut user = String::new();
+                    prompt.user.render_into(&mut user, value);
+                    user.trim().is_empty()
+                });
+            if blank {
+                return Err(Error::InvalidInput(format!(
+                    "row {row} (id {:?}): the user prompt is empty once filled (columns {}); drop the row or fill it",
+                    ids[row],
+                    fields.join(", ")
+                )));
+            }
+            let input_tokens = tokens::from_classes(classes)
+                + fixed_tokens
+                + if fixed_system.is_none() {
+                    system.map_or(0, tokens::estimate)
+                } else {
+                    0
+                };
             Ok(Record {
                 id: ids[row].clone(),
                 line,

@@ -104,6 +104,14 @@ impl Template {
         }
     }
 
+    /// The template's pieces in order: `Ok(literal text)` or `Err(column name)`.
+    pub fn pieces(&self) -> impl Iterator<Item = Result<&str, &str>> {
+        self.segments.iter().map(|s| match s {
+            Segment::Literal(l) => Ok(l.as_str()),
+            Segment::Field(f) => Err(f.as_str()),
+        })
+    }
+
     /// True when the template has no placeholder (e.g. a fixed system prompt).
     pub fn is_static(&self) -> bool {
         self.segments

@@ -232,7 +232,7 @@ fn read_stored(s: &Bound<'_, PyString>, layout: Layout) -> Option<Stored> {
             layout.data
         };
         let data = obj.add(offset);
-        if (data as usize) % usize::from(kind) != 0 {
+        if !(data as usize).is_multiple_of(usize::from(kind)) {
             return None;
         }
         Some(Stored {

@@ -1,0 +1,1004 @@
+//! UTF-8 from the fixed-width code units a Python `str` stores (Latin-1 bytes, UCS-2 or UCS-4
+//! units), plain or already escaped as the inside of a JSON string.
+//!
+//! Turning a Japanese column into UTF-8 was most of the pack stage's time (encoding_rs's
+//! UTF-16 path goes one character at a time once text leaves ASCII, and its `&mut str` output
+//! must be zeroed and sized first), and pack then read the result twice more: to escape it for
+//! JSON and to count the byte classes of the token estimate. Here the output is reserved, not
+//! zeroed, and filled in one pass; the JSON form escapes and counts in the same pass. On CPUs
+//! with AVX-512 (F, BW and VBMI2; checked once at run time) 16 code units become their 1 to 4
+//! bytes each with shifts and masks and `vpcompressb` packs them; a run of 32 ASCII units (64
+//! Latin-1 bytes) is narrowed in one step. Elsewhere, and for any block that holds a surrogate,
+//! a value past U+10FFFF or a control character JSON writes as `\u00XX`, a scalar loop does the
+//! same work.
+//!
+//! Surrogates follow the rule of [`crate::unicode::Text`]: a high surrogate followed by a low
+//! one is the character they encode; any other surrogate (and any value above U+10FFFF) is one
+//! U+FFFD. The JSON form is byte for byte what [`crate::pack::json::escaped`] writes for the
+//! UTF-8 text, and its classes are what [`crate::simd::byte_classes`] counts in that UTF-8.
+#![allow(unsafe_code)]
+// The kernels inline their helpers into `#[target_feature]` functions, where a plain `#[inline]`
+// is only a hint and a call would cost more than the helper.
+#![allow(clippy::inline_always)]
+
+/// Byte classes of a text's UTF-8: `[ascii, whitespace, lead, cjk_lead]` (see
+/// [`crate::simd::byte_classes`]).
+pub type Classes = [u64; 4];
+
+/// A fixed-width code unit: its value and the most UTF-8 bytes one unit can need.
+pub trait Unit: Copy {
+    const MAX_UTF8: usize;
+    fn get(self) -> u32;
+}
+
+impl Unit for u8 {
+    const MAX_UTF8: usize = 2;
+    #[inline]
+    fn get(self) -> u32 {
+        u32::from(self)
+    }
+}
+
+impl Unit for u16 {
+    const MAX_UTF8: usize = 3;
+    #[inline]
+    fn get(self) -> u32 {
+        u32::from(self)
+    }
+}
+
+impl Unit for u32 {
+    const MAX_UTF8: usize = 4;
+    #[inline]
+    fn get(self) -> u32 {
+        self
+    }
+}
+
+/// Bytes the vector writers may store past the end of what they have written (one 64-byte
+/// store, of which only the first bytes count).
+const SLACK: usize = 64;
+
+/// The room a step of the writers needs before it starts: the most one step writes (64 bytes
+/// of UTF-8 that are all control characters, six bytes each), plus the slack of its store.
+const STEP_ROOM: usize = 64 * 6 + SLACK;
+
+/// Above this many units plain output is sized exactly (one counting pass) rather than for
+/// the worst case, so a 100 MB document does not reserve 300 MB.
+const EXACT_ABOVE: usize = 1 << 20;
+
+/// Appends Latin-1 text (one byte per code point) as UTF-8.
+pub fn push_latin1(out: &mut String, src: &[u8]) {
+    push_str(out, src);
+}
+
+/// Appends UCS-2 text (two bytes per code point, surrogates possible) as UTF-8.
+pub fn push_ucs2(out: &mut String, src: &[u16]) {
+    push_str(out, src);
+}
+
+/// Appends UCS-4 text (four bytes per code point, surrogates possible) as UTF-8.
+pub fn push_ucs4(out: &mut String, src: &[u32]) {
+    push_str(out, src);
+}
+
+/// The UTF-8 bytes one unit takes: a surrogate 3 (so a pair counts 6 for the 4 it takes and
+/// a lone one the 3 of U+FFFD), a value past U+10FFFF 4 (for the 3 of U+FFFD).
+#[inline(always)]
+fn cost(c: u32) -> u32 {
+    1 + u32::from(c >= 0x80) + u32::from(c >= 0x800) + u32::from(c >= 0x1_0000)
+}
+
+/// An upper bound of the bytes `src` takes as UTF-8.
+fn bound<U: Unit>(src: &[U]) -> usize {
+    // u32 lane sums vectorise; chunks keep them from overflowing.
+    src.chunks(1 << 16)
+        .map(|chunk| chunk.iter().map(|u| cost(u.get())).sum::<u32>() as usize)
+        .sum()
+}
+
+fn push_str<U: Unit>(out: &mut String, src: &[U]) {
+    // A large text is measured first so that its buffer is not three times its size.
+    let size = if src.len() > EXACT_ABOVE {
+        Some(bound(src))
+    } else {
+        None
+    };
+    // SAFETY: the plain writers write valid UTF-8 only, and `set_len` covers just what they
+    // wrote.
+    unsafe { push_units::<U, false>(out.as_mut_vec(), src, &mut [0; 4], size) }
+}
+
+/// Appends `src` as the inside of a JSON string (what [`crate::pack::json::escaped`] writes for
+/// its UTF-8) and adds the classes of its UTF-8 to `classes`.
+pub fn push_json<U: Unit>(out: &mut Vec<u8>, src: &[U], classes: &mut Classes) {
+    push_units::<U, true>(out, src, classes, None);
+}
+
+/// Appends the UTF-8 (escaped for JSON with `JSON`) of `src`: each round reserves room for the
+/// rest at its plainest (`size`, or `MAX_UTF8` bytes a unit), and the writers stop where the
+/// room ends, which only escapes past the two-byte ones can make come early.
+fn push_units<U: Unit, const JSON: bool>(
+    out: &mut Vec<u8>,
+    src: &[U],
+    classes: &mut Classes,
+    size: Option<usize>,
+) {
+    let mut i = 0;
+    let mut first = true;
+    while i < src.len() {
+        let rest = match size {
+            Some(n) if first => n,
+            _ => (src.len() - i) * U::MAX_UTF8,
+        };
+        first = false;
+        out.reserve(rest + STEP_ROOM);
+        // SAFETY: the writers store only below `limit`, the end of the reservation, and
+        // return the end of the bytes they wrote, which `set_len` then covers.
+        unsafe {
+            let base = out.as_mut_ptr();
+            let limit = base.add(out.capacity());
+            let (next, end) = encode::<U, JSON>(src, i, base.add(out.len()), limit, classes);
+            out.set_len(end.offset_from(base) as usize);
+            i = next;
+        }
+    }
+}
+
+/// Appends UTF-8 text as the inside of a JSON string and adds its byte classes.
+pub fn push_json_utf8(out: &mut Vec<u8>, src: &str, classes: &mut Classes) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if avx512::available() {
+            let b = src.as_bytes();
+            let mut i = 0;
+            while i < b.len() {
+                out.reserve(b.len() - i + STEP_ROOM);
+                // SAFETY: as in `push_units`; the bytes written are `src`'s, whole characters
+                // between escapes, so the output is valid UTF-8.
+                unsafe {
+                    let base = out.as_mut_ptr();
+                    let limit = base.add(out.capacity());
+                    let (next, end) = avx512::json_utf8(b, i, base.add(out.len()), limit, classes);
+                    out.set_len(end.offset_from(base) as usize);
+                    i = next;
+                }
+            }
+            return;
+        }
+    }
+    crate::pack::json::escaped(out, src);
+    let c = crate::simd::byte_classes(src.as_bytes());
+    for k in 0..4 {
+        classes[k] += c[k];
+    }
+}
+
+/// Bytes between `dst` and `limit`.
+#[inline(always)]
+fn room(dst: *mut u8, limit: *mut u8) -> usize {
+    (limit as usize).saturating_sub(dst as usize)
+}
+
+/// Writes the UTF-8 of `src[i..]` at `dst` (escaped for JSON, with its classes added, when
+/// `JSON`) while there is room before `limit`: the next unit and the end of the bytes written.
+///
+/// # Safety
+/// `dst..limit` must be writable; `i <= src.len()`.
+unsafe fn encode<U: Unit, const JSON: bool>(
+    src: &[U],
+    i: usize,
+    dst: *mut u8,
+    limit: *mut u8,
+    classes: &mut Classes,
+) -> (usize, *mut u8) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if avx512::available() {
+            return avx512::encode::<U, JSON>(src, i, dst, limit, classes);
+        }
+    }
+    // A unit takes at most six bytes (a control character's escape); a surrogate pair that
+    // straddles the end takes four more.
+    let fit = room(dst, limit).saturating_sub(8) / 6;
+    scalar::<U, JSON>(src, i, src.len().min(i + fit), dst, classes)
+}
+
+/// The second byte of the two-byte JSON escape of an ASCII byte, or 0 when it has none
+/// (a control character then takes `\u00XX`; any other byte is written as it is).
+const SHORT_ESCAPE: [u8; 128] = {
+    let mut t = [0u8; 128];
+    t[0x08] = b'b';
+    t[0x09] = b't';
+    t[0x0A] = b'n';
+    t[0x0C] = b'f';
+    t[0x0D] = b'r';
+    t[b'"' as usize] = b'"';
+    t[b'\\' as usize] = b'\\';
+    t
+};
+
+/// Writes the JSON form of the ASCII byte `c` at `dst`: the next output byte.
+///
+/// # Safety
+/// `dst` must be valid for six bytes.
+#[inline(always)]
+unsafe fn ascii_json(c: u8, dst: *mut u8) -> *mut u8 {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    if c >= 0x20 && c != b'"' && c != b'\\' {
+        *dst = c;
+        return dst.add(1);
+    }
+    let e = SHORT_ESCAPE[c as usize];
+    if e != 0 {
+        *dst = b'\\';
+        *dst.add(1) = e;
+        return dst.add(2);
+    }
+    std::ptr::copy_nonoverlapping(
+        [
+            b'\\',
+            b'u',
+            b'0',
+            b'0',
+            HEX[(c >> 4) as usize],
+            HEX[(c & 15) as usize],
+        ]
+        .as_ptr(),
+        dst,
+        6,
+    );
+    dst.add(6)
+}
+
+/// Writes the UTF-8 of `src[i..]` at `dst` up to unit `end` (one unit further when a surrogate
+/// pair straddles `end`): the next unit and the next output byte. With `JSON` it escapes and
+/// counts classes as [`push_json`] does.
+///
+/// # Safety
+/// `dst` must be valid for the bytes written (see [`bound`]); `i <= end <= src.len()`.
+#[inline]
+unsafe fn scalar<U: Unit, const JSON: bool>(
+    src: &[U],
+    mut i: usize,
+    end: usize,
+    mut dst: *mut u8,
+    classes: &mut Classes,
+) -> (usize, *mut u8) {
+    while i < end {
+        let c = src[i].get();
+        i += 1;
+        if c < 0x80 {
+            if JSON {
+                classes[0] += 1;
+                classes[1] += u64::from(c == 0x20 || (0x09..=0x0D).contains(&c));
+                dst = ascii_json(c as u8, dst);
+            } else {
+                *dst = c as u8;
+                dst = dst.add(1);
+            }
+            continue;
+        }
+        let c = if (0xD800..0xE000).contains(&c) {
+            match src.get(i).map(|u| u.get()) {
+                Some(lo) if c < 0xDC00 && (0xDC00..0xE000).contains(&lo) => {
+                    i += 1;
+                    0x1_0000 + ((c - 0xD800) << 10) + (lo - 0xDC00)
+                }
+                _ => 0xFFFD,
+            }
+        } else if c > 0x10_FFFF {
+            0xFFFD
+        } else {
+            c
+        };
+        if JSON {
+            classes[2] += 1;
+            classes[3] += u64::from((0x3000..0xE000).contains(&c) || c >= 0xF000);
+        }
+        if c < 0x800 {
+            *dst = 0xC0 | (c >> 6) as u8;
+            *dst.add(1) = 0x80 | (c & 0x3F) as u8;
+            dst = dst.add(2);
+        } else if c < 0x1_0000 {
+            *dst = 0xE0 | (c >> 12) as u8;
+            *dst.add(1) = 0x80 | ((c >> 6) & 0x3F) as u8;
+            *dst.add(2) = 0x80 | (c & 0x3F) as u8;
+            dst = dst.add(3);
+        } else {
+            *dst = 0xF0 | (c >> 18) as u8;
+            *dst.add(1) = 0x80 | ((c >> 12) & 0x3F) as u8;
+            *dst.add(2) = 0x80 | ((c >> 6) & 0x3F) as u8;
+            *dst.add(3) = 0x80 | (c & 0x3F) as u8;
+            dst = dst.add(4);
+        }
+    }
+    (i, dst)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[allow(clippy::cast_possible_wrap, clippy::cast_ptr_alignment)]
+mod avx512 {
+    use std::arch::x86_64::{
+        __m512i, _mm256_loadu_si256, _mm256_storeu_si256, _mm512_and_si512,
+        _mm512_cmpeq_epi16_mask, _mm512_cmpeq_epi32_mask, _mm512_cmpeq_epi8_mask,
+        _mm512_cmpge_epu32_mask, _mm512_cmpge_epu8_mask, _mm512_cmpgt_epu32_mask,
+        _mm512_cmple_epu8_mask, _mm512_cmplt_epu16_mask, _mm512_cmplt_epu32_mask,
+        _mm512_cmplt_epu8_mask, _mm512_cmpneq_epi8_mask, _mm512_cvtepi16_epi8,
+        _mm512_cvtepu16_epi32, _mm512_cvtepu8_epi32, _mm512_loadu_si512, _mm512_mask_mov_epi32,
+        _mm512_mask_sub_epi32, _mm512_maskz_compress_epi8, _mm512_movepi8_mask, _mm512_or_si512,
+        _mm512_permutex2var_epi32, _mm512_reduce_add_epi32, _mm512_set1_epi16, _mm512_set1_epi32,
+        _mm512_set1_epi8, _mm512_setr_epi32, _mm512_setzero_si512, _mm512_slli_epi32,
+        _mm512_srli_epi32, _mm512_storeu_si512, _mm512_sub_epi32, _mm512_sub_epi8,
+        _mm512_test_epi16_mask, _mm_loadu_si128,
+    };
+
+    use super::{ascii_json, room, scalar, Classes, Unit, STEP_ROOM};
+
+    #[cfg(test)]
+    thread_local! {
+        /// Tests turn the vector paths off in their thread to check the scalar ones.
+        pub static OFF: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+
+    pub fn available() -> bool {
+        #[cfg(test)]
+        if OFF.get() {
+            return false;
+        }
+        std::is_x86_feature_detected!("avx512f")
+            && std::is_x86_feature_detected!("avx512bw")
+            && std::is_x86_feature_detected!("avx512vbmi2")
+            && std::is_x86_feature_detected!("popcnt")
+    }
+
+    /// A kernel's running class counts, kept in registers: vector steps count their lanes
+    /// into per-lane sums (one masked subtract a class), ASCII runs into plain integers.
+    /// Folded into a [`Classes`] once, at the end.
+    struct Tally {
+        /// Units of the vector steps (each one character: a surrogate sends a step to the
+        /// scalar path), whose non-lead lanes are the ASCII ones.
+        units: u64,
+        ascii: u64,
+        space: u64,
+        lead_lanes: __m512i,
+        space_lanes: __m512i,
+        cjk_lanes: __m512i,
+    }
+
+    impl Tally {
+        #[inline(always)]
+        unsafe fn new() -> Tally {
+            Tally {
+                units: 0,
+                ascii: 0,
+                space: 0,
+                lead_lanes: _mm512_setzero_si512(),
+                space_lanes: _mm512_setzero_si512(),
+                cjk_lanes: _mm512_setzero_si512(),
+            }
+        }
+
+        #[inline(always)]
+        unsafe fn fold(self, total: &mut Classes) {
+            let sum = |v: __m512i| u64::from(_mm512_reduce_add_epi32(v) as u32);
+            let lead = sum(self.lead_lanes);
+            total[0] += self.ascii + self.units - lead;
+            total[1] += self.space + sum(self.space_lanes);
+            total[2] += lead;
+            total[3] += sum(self.cjk_lanes);
+        }
+    }
+
+    /// # Safety
+    /// As [`super::encode`], on a CPU where [`available`] is true.
+    pub unsafe fn encode<U: Unit, const JSON: bool>(
+        src: &[U],
+        i: usize,
+        dst: *mut u8,
+        limit: *mut u8,
+        classes: &mut Classes,
+    ) -> (usize, *mut u8) {
+        let n = src.len();
+        match U::MAX_UTF8 {
+            2 => latin1::<JSON>(
+                std::slice::from_raw_parts(src.as_ptr().cast::<u8>(), n),
+                i,
+                dst,
+                limit,
+                classes,
+            ),
+            3 => ucs2::<JSON>(
+                std::slice::from_raw_parts(src.as_ptr().cast::<u16>(), n),
+                i,
+                dst,
+                limit,
+                classes,
+            ),
+            _ => ucs4::<JSON>(
+                std::slice::from_raw_parts(src.as_ptr().cast::<u32>(), n),
+                i,
+                dst,
+                limit,
+                classes,
+            ),
+        }
+    }
+
+    /// The tail after the vector steps (fewer than a step's units), by the scalar writer when
+    /// the room holds its worst case; else it is left for the caller's next round.
+    #[inline(always)]
+    unsafe fn tail<U: Unit, const JSON: bool>(
+        src: &[U],
+        i: usize,
+        dst: *mut u8,
+        limit: *mut u8,
+        classes: &mut Classes,
+    ) -> (usize, *mut u8) {
+        if room(dst, limit) >= (src.len() - i) * 6 + 8 {
+            scalar::<U, JSON>(src, i, src.len(), dst, classes)
+        } else {
+            (i, dst)
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn set(v: u32) -> __m512i {
+        _mm512_set1_epi32(v as i32)
+    }
+
+    /// The UTF-8 of 16 code points (one per 32-bit lane) stored at `dst` (one 64-byte store):
+    /// the bytes that count, or `None` when the scalar path must take the block (with `CHECK`,
+    /// a lane is a surrogate or above U+10FFFF; with `JSON`, a control character needs
+    /// `\u00XX`). `WIDE` lanes may need four bytes (UCS-4). With `JSON`, `"`, `\` and the
+    /// controls with a short escape become their two-byte escapes, and the lanes' classes go
+    /// to `tally`.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vbmi2,popcnt")]
+    unsafe fn encode16<const WIDE: bool, const CHECK: bool, const JSON: bool>(
+        c: __m512i,
+        dst: *mut u8,
+        tally: &mut Tally,
+    ) -> Option<usize> {
+        if CHECK {
+            let mut bad =
+                _mm512_cmpeq_epi32_mask(_mm512_and_si512(c, set(0xFFFF_F800)), set(0xD800));
+            if WIDE {
+                bad |= _mm512_cmpgt_epu32_mask(c, set(0x10_FFFF));
+            }
+            if bad != 0 {
+                return None;
+            }
+        }
+        let two = _mm512_cmpge_epu32_mask(c, set(0x80));
+        let three = _mm512_cmpge_epu32_mask(c, set(0x800));
+        let low6 = set(0x3F);
+        let t0 = _mm512_and_si512(c, low6);
+        let t1 = _mm512_and_si512(_mm512_srli_epi32::<6>(c), low6);
+        // 110xxxxx 10xxxxxx and 1110xxxx 10xxxxxx 10xxxxxx, first byte lowest.
+        let b2 = _mm512_or_si512(
+            set(0x80C0),
+            _mm512_or_si512(_mm512_srli_epi32::<6>(c), _mm512_slli_epi32::<8>(t0)),
+        );
+        let b3 = _mm512_or_si512(
+            _mm512_or_si512(set(0x0080_80E0), _mm512_srli_epi32::<12>(c)),
+            _mm512_or_si512(_mm512_slli_epi32::<8>(t1), _mm512_slli_epi32::<16>(t0)),
+        );
+        let mut v = _mm512_mask_mov_epi32(c, two, b2);
+        v = _mm512_mask_mov_epi32(v, three, b3);
+        let mut keep = _mm512_mask_mov_epi32(set(0xFF), two, set(0xFFFF));
+        keep = _mm512_mask_mov_epi32(keep, three, set(0x00FF_FFFF));
+        if JSON {
+            let control = _mm512_cmplt_epu32_mask(c, set(0x20));
+            let quote =
+                _mm512_cmpeq_epi32_mask(c, set(0x22)) | _mm512_cmpeq_epi32_mask(c, set(0x5C));
+            let mut space = _mm512_cmpeq_epi32_mask(c, set(0x20));
+            if control | quote != 0 {
+                // The second escape byte of a control character, from a 32-entry table (the
+                // upper 16 are all 0: none of them has a short escape).
+                let lo = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 98, 116, 110, 0, 102, 114, 0, 0);
+                let second = _mm512_permutex2var_epi32(lo, c, set(0));
+                if _mm512_cmpeq_epi32_mask(second, set(0)) & control != 0 {
+                    // Before any class is counted: the scalar path counts the block.
+                    return None;
+                }
+                space |= _mm512_cmplt_epu32_mask(_mm512_sub_epi32(c, set(0x09)), set(5));
+                let second = _mm512_mask_mov_epi32(second, quote, c);
+                let escaped =
+                    _mm512_or_si512(set(u32::from(b'\\')), _mm512_slli_epi32::<8>(second));
+                v = _mm512_mask_mov_epi32(v, control | quote, escaped);
+                keep = _mm512_mask_mov_epi32(keep, control | quote, set(0xFFFF));
+            }
+            // Lead bytes 0xE3..=0xED and 0xEF: U+3000..U+DFFF and U+F000.. (see `simd`).
+            let cjk = _mm512_cmplt_epu32_mask(_mm512_sub_epi32(c, set(0x3000)), set(0xB000))
+                | _mm512_cmpge_epu32_mask(c, set(0xF000));
+            let one = set(u32::MAX);
+            tally.units += 16;
+            tally.lead_lanes = _mm512_mask_sub_epi32(tally.lead_lanes, two, tally.lead_lanes, one);
+            tally.space_lanes =
+                _mm512_mask_sub_epi32(tally.space_lanes, space, tally.space_lanes, one);
+            tally.cjk_lanes = _mm512_mask_sub_epi32(tally.cjk_lanes, cjk, tally.cjk_lanes, one);
+        }
+        if WIDE {
+            let four = _mm512_cmpge_epu32_mask(c, set(0x1_0000));
+            if four != 0 {
+                let t2 = _mm512_and_si512(_mm512_srli_epi32::<12>(c), low6);
+                // 11110xxx 10xxxxxx 10xxxxxx 10xxxxxx
+                let b4 = _mm512_or_si512(
+                    _mm512_or_si512(set(0x8080_80F0), _mm512_srli_epi32::<18>(c)),
+                    _mm512_or_si512(
+                        _mm512_slli_epi32::<8>(t2),
+                        _mm512_or_si512(_mm512_slli_epi32::<16>(t1), _mm512_slli_epi32::<24>(t0)),
+                    ),
+                );
+                v = _mm512_mask_mov_epi32(v, four, b4);
+                keep = _mm512_mask_mov_epi32(keep, four, set(u32::MAX));
+            }
+        }
+        let bytes = _mm512_movepi8_mask(keep);
+        _mm512_storeu_si512(dst.cast(), _mm512_maskz_compress_epi8(bytes, v));
+        Some(bytes.count_ones() as usize)
+    }
+
+    #[target_feature(enable = "avx512f,avx512bw,avx512vbmi2,popcnt")]
+    unsafe fn latin1<const JSON: bool>(
+        src: &[u8],
+        mut i: usize,
+        mut dst: *mut u8,
+        limit: *mut u8,
+        classes: &mut Classes,
+    ) -> (usize, *mut u8) {
+        let n = src.len();
+        let p = src.as_ptr();
+        let mut tally = Tally::new();
+        while i + 64 <= n && room(dst, limit) >= STEP_ROOM {
+            let v = _mm512_loadu_si512(p.add(i).cast());
+            if _mm512_movepi8_mask(v) == 0 {
+                if !JSON {
+                    _mm512_storeu_si512(dst.cast(), v);
+                    dst = dst.add(64);
+                    i += 64;
+                    continue;
+                }
+                let special = _mm512_cmplt_epu8_mask(v, _mm512_set1_epi8(0x20))
+                    | _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'"' as i8))
+                    | _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'\\' as i8));
+                if special == 0 {
+                    _mm512_storeu_si512(dst.cast(), v);
+                    tally.ascii += 64;
+                    tally.space += u64::from(
+                        _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b' ' as i8)).count_ones(),
+                    );
+                    dst = dst.add(64);
+                    i += 64;
+                    continue;
+                }
+            }
+            // Four steps of 16 write at most 4 x 96 bytes: within the room checked above.
+            for _ in 0..4 {
+                let c = _mm512_cvtepu8_epi32(_mm_loadu_si128(p.add(i).cast()));
+                match encode16::<false, false, JSON>(c, dst, &mut tally) {
+                    Some(k) => dst = dst.add(k),
+                    None => dst = scalar::<u8, JSON>(src, i, i + 16, dst, classes).1,
+                }
+                i += 16;
+            }
+        }
+        tally.fold(classes);
+        tail::<u8, JSON>(src, i, dst, limit, classes)
+    }
+
+    #[target_feature(enable = "avx512f,avx512bw,avx512vbmi2,popcnt")]
+    unsafe fn ucs2<const JSON: bool>(
+        src: &[u16],
+        mut i: usize,
+        mut dst: *mut u8,
+        limit: *mut u8,
+        classes: &mut Classes,
+    ) -> (usize, *mut u8) {
+        let n = src.len();
+        let p = src.as_ptr();
+        let mut tally = Tally::new();
+        while i + 32 <= n && room(dst, limit) >= STEP_ROOM {
+            let v = _mm512_loadu_si512(p.add(i).cast());
+            let mut ascii = _mm512_test_epi16_mask(v, _mm512_set1_epi16(0xFF80_u16 as i16)) == 0;
+            if JSON && ascii {
+                ascii = (_mm512_cmplt_epu16_mask(v, _mm512_set1_epi16(0x20))
+                    | _mm512_cmpeq_epi16_mask(v, _mm512_set1_epi16(0x22))
+                    | _mm512_cmpeq_epi16_mask(v, _mm512_set1_epi16(0x5C)))
+                    == 0;
+                if ascii {
+                    tally.ascii += 32;
+                    tally.space +=
+                        u64::from(_mm512_cmpeq_epi16_mask(v, _mm512_set1_epi16(0x20)).count_ones());
+                }
+            }
+            if ascii {
+                _mm256_storeu_si256(dst.cast(), _mm512_cvtepi16_epi8(v));
+                dst = dst.add(32);
+                i += 32;
+                continue;
+            }
+            // Two steps of 16 (at most 2 x 100 bytes, within the room checked above), unless
+            // the first sends its block to the scalar path.
+            let c = _mm512_cvtepu16_epi32(_mm256_loadu_si256(p.add(i).cast()));
+            if let Some(k) = encode16::<false, true, JSON>(c, dst, &mut tally) {
+                dst = dst.add(k);
+                i += 16;
+            } else {
+                (i, dst) = scalar::<u16, JSON>(src, i, i + 16, dst, classes);
+                continue;
+            }
+            let c = _mm512_cvtepu16_epi32(_mm256_loadu_si256(p.add(i).cast()));
+            if let Some(k) = encode16::<false, true, JSON>(c, dst, &mut tally) {
+                dst = dst.add(k);
+                i += 16;
+            } else {
+                (i, dst) = scalar::<u16, JSON>(src, i, i + 16, dst, classes);
+            }
+        }
+        tally.fold(classes);
+        tail::<u16, JSON>(src, i, dst, limit, classes)
+    }
+
+    #[target_feature(enable = "avx512f,avx512bw,avx512vbmi2,popcnt")]
+    unsafe fn ucs4<const JSON: bool>(
+        src: &[u32],
+        mut i: usize,
+        mut dst: *mut u8,
+        limit: *mut u8,
+        classes: &mut Classes,
+    ) -> (usize, *mut u8) {
+        let n = src.len();
+        let p = src.as_ptr();
+        let mut tally = Tally::new();
+        while i + 16 <= n && room(dst, limit) >= STEP_ROOM {
+            let c = _mm512_loadu_si512(p.add(i).cast());
+            if let Some(k) = encode16::<true, true, JSON>(c, dst, &mut tally) {
+                dst = dst.add(k);
+                i += 16;
+            } else {
+                (i, dst) = scalar::<u32, JSON>(src, i, i + 16, dst, classes);
+            }
+        }
+        tally.fold(classes);
+        tail::<u32, JSON>(src, i, dst, limit, classes)
+    }
+
+    /// UTF-8 escaped for JSON from byte `i`, 64 bytes a step, while there is room before
+    /// `limit`: a step without `"`, `\` or control bytes is one store; otherwise the runs
+    /// between them are copied and each is escaped. Classes are counted per step from the same
+    /// masks. Returns the next byte and the end of the output.
+    ///
+    /// # Safety
+    /// `dst..limit` must be writable; `i <= src.len()`.
+    #[target_feature(enable = "avx512f,avx512bw,popcnt")]
+    pub unsafe fn json_utf8(
+        src: &[u8],
+        mut i: usize,
+        mut dst: *mut u8,
+        limit: *mut u8,
+        classes: &mut Classes,
+    ) -> (usize, *mut u8) {
+        let n = src.len();
+        let p = src.as_ptr();
+        // Counted in registers, added to `classes` once.
+        let (mut ascii, mut white, mut lead, mut cjk_total) = (0u64, 0u64, 0u64, 0u64);
+        while i < n && room(dst, limit) >= STEP_ROOM {
+            let take = (n - i).min(64);
+            let lanes = if take == 64 {
+                u64::MAX
+            } else {
+                (1u64 << take) - 1
+            };
+            let v = if take == 64 {
+                _mm512_loadu_si512(p.add(i).cast())
+            } else {
+                // A short tail is copied into a zeroed block; the lanes past it are masked out.
+                let mut block = [0u8; 64];
+                std::ptr::copy_nonoverlapping(p.add(i), block.as_mut_ptr(), take);
+                _mm512_loadu_si512(block.as_ptr().cast())
+            };
+            let control = _mm512_cmplt_epu8_mask(v, _mm512_set1_epi8(0x20)) & lanes;
+            let special = control
+                | _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'"' as i8))
+                | _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'\\' as i8));
+            let space = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b' ' as i8))
+                | _mm512_cmplt_epu8_mask(
+                    _mm512_sub_epi8(v, _mm512_set1_epi8(9)),
+                    _mm512_set1_epi8(5),
+                );
+            let cjk = _mm512_cmpge_epu8_mask(v, _mm512_set1_epi8(0xE3_u8 as i8))
+                & _mm512_cmple_epu8_mask(v, _mm512_set1_epi8(0xF7_u8 as i8))
+                & _mm512_cmpneq_epi8_mask(v, _mm512_set1_epi8(0xEE_u8 as i8));
+            ascii += u64::from((!_mm512_movepi8_mask(v) & lanes).count_ones());
+            white += u64::from((space & lanes).count_ones());
+            lead += u64::from(
+                (_mm512_cmpge_epu8_mask(v, _mm512_set1_epi8(0xC0_u8 as i8)) & lanes).count_ones(),
+            );
+            cjk_total += u64::from((cjk & lanes).count_ones());
+            if special == 0 {
+                _mm512_storeu_si512(dst.cast(), v);
+                dst = dst.add(take);
+            } else {
+                let mut from = 0usize;
+                let mut rest = special;
+                while rest != 0 {
+                    let at = rest.trailing_zeros() as usize;
+                    rest &= rest - 1;
+                    std::ptr::copy_nonoverlapping(p.add(i + from), dst, at - from);
+                    dst = ascii_json(*p.add(i + at), dst.add(at - from));
+                    from = at + 1;
+                }
+                std::ptr::copy_nonoverlapping(p.add(i + from), dst, take - from);
+                dst = dst.add(take - from);
+            }
+            i += take;
+        }
+        classes[0] += ascii;
+        classes[1] += white;
+        classes[2] += lead;
+        classes[3] += cjk_total;
+        (i, dst)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The reference: each unit as a `char`, surrogate pairs joined, anything else U+FFFD.
+    fn reference(units: &[u32]) -> String {
+        let mut out = String::new();
+        let mut i = 0;
+        while i < units.len() {
+            let c = units[i];
+            i += 1;
+            if (0xD800..0xDC00).contains(&c)
+                && i < units.len()
+                && (0xDC00..0xE000).contains(&units[i])
+            {
+                out.push(
+                    char::from_u32(0x1_0000 + ((c - 0xD800) << 10) + (units[i] - 0xDC00)).unwrap(),
+                );
+                i += 1;
+            } else {
+                out.push(char::from_u32(c).unwrap_or('\u{FFFD}'));
+            }
+        }
+        out
+    }
+
+    /// The JSON reference: the escaper and the byte-class counter on the plain UTF-8.
+    fn json_reference(text: &str) -> (Vec<u8>, Classes) {
+        let mut out = Vec::new();
+        crate::pack::json::escaped(&mut out, text);
+        (out, crate::simd::byte_classes(text.as_bytes()))
+    }
+
+    fn scalar_only<U: Unit, const JSON: bool>(src: &[U]) -> (Vec<u8>, Classes) {
+        let mut v = vec![0u8; src.len() * 6 + SLACK];
+        let mut classes = [0; 4];
+        // SAFETY: `v` has room for the bound.
+        let n = unsafe {
+            let (_, end) = scalar::<U, JSON>(src, 0, src.len(), v.as_mut_ptr(), &mut classes);
+            end.offset_from(v.as_ptr()) as usize
+        };
+        v.truncate(n);
+        (v, classes)
+    }
+
+    fn json_of<U: Unit>(src: &[U]) -> (Vec<u8>, Classes) {
+        let mut out = b"x".to_vec();
+        let mut classes = [0; 4];
+        push_json(&mut out, src, &mut classes);
+        (out[1..].to_vec(), classes)
+    }
+
+    /// Code points drawn from every UTF-8 length, surrogates (paired and lone), ASCII runs,
+    /// JSON specials and values past U+10FFFF, by a fixed xorshift so failures repeat.
+    fn units(seed: u64, n: usize, max: u32) -> Vec<u32> {
+        let mut x = seed | 1;
+        let mut out = Vec::with_capacity(n);
+        while out.len() < n {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let pick = (x >> 40) as u32;
+            let c = match x % 13 {
+                0..=3 => 0x20 + pick % 0x5F,
+                4 => pick % 0x80,
+                5 => 0x80 + pick % 0x780,
+                6 => 0x800 + pick % 0xF800,
+                7 => 0x3040 + pick % 0x60,
+                8 => 0xD800 + pick % 0x800,
+                9 => {
+                    out.push(0xD800 + pick % 0x400);
+                    0xDC00 + (pick >> 10) % 0x400
+                }
+                10 => [0x22, 0x5C, 0x0A, 0x09, 0x0D, 0x08, 0x0C, 0x20][pick as usize % 8],
+                11 => pick % 0x20,
+                _ => 0x1_0000 + pick % 0x11_0000,
+            };
+            out.push(c.min(max));
+            if x.is_multiple_of(7) {
+                // A long ASCII run, for the fast paths; with a quote now and then.
+                let q = if x.is_multiple_of(3) { 0x22 } else { 0x61 };
+                out.extend((0..(pick % 100)).map(|k| if k == 50 { q } else { 0x61 + k % 26 }));
+            }
+        }
+        out.truncate(n);
+        out
+    }
+
+    /// Runs `check` with the vector paths on (where the CPU has them) and off.
+    fn both_paths(check: impl Fn()) {
+        check();
+        #[cfg(target_arch = "x86_64")]
+        {
+            avx512::OFF.set(true);
+            check();
+            avx512::OFF.set(false);
+        }
+    }
+
+    #[test]
+    fn every_width_matches_the_reference() {
+        both_paths(every_width);
+    }
+
+    #[test]
+    fn long_escapes_past_the_first_reservation() {
+        both_paths(long_escapes);
+    }
+
+    #[test]
+    fn every_control_character_escapes_like_the_writer() {
+        both_paths(every_control);
+    }
+
+    fn every_width() {
+        for seed in 1..300u64 {
+            let n = (seed as usize * 37) % 700;
+            let wide = units(seed, n, u32::MAX);
+            let want = reference(&wide);
+            let mut got = String::from("x");
+            push_ucs4(&mut got, &wide);
+            assert_eq!(&got[1..], want, "ucs4 seed {seed}");
+            assert_eq!(
+                scalar_only::<_, false>(&wide).0,
+                want.as_bytes(),
+                "ucs4 scalar {seed}"
+            );
+            let json = json_reference(&want);
+            assert_eq!(json_of(&wide), json, "ucs4 json seed {seed}");
+            assert_eq!(
+                scalar_only::<_, true>(&wide),
+                json,
+                "ucs4 json scalar {seed}"
+            );
+
+            let narrow: Vec<u16> = units(seed, n, 0xFFFF).iter().map(|&c| c as u16).collect();
+            let as32: Vec<u32> = narrow.iter().map(|&c| u32::from(c)).collect();
+            let want = reference(&as32);
+            let mut got = String::new();
+            push_ucs2(&mut got, &narrow);
+            assert_eq!(got, want, "ucs2 seed {seed}");
+            assert_eq!(
+                scalar_only::<_, false>(&narrow).0,
+                want.as_bytes(),
+                "ucs2 scalar {seed}"
+            );
+            assert!(bound(&narrow) >= want.len());
+            let json = json_reference(&want);
+            assert_eq!(json_of(&narrow), json, "ucs2 json seed {seed}");
+            assert_eq!(
+                scalar_only::<_, true>(&narrow),
+                json,
+                "ucs2 json scalar {seed}"
+            );
+
+            let latin: Vec<u8> = units(seed, n, 0xFF).iter().map(|&c| c as u8).collect();
+            let as32: Vec<u32> = latin.iter().map(|&c| u32::from(c)).collect();
+            let want = reference(&as32);
+            let mut got = String::new();
+            push_latin1(&mut got, &latin);
+            assert_eq!(got, want, "latin1 seed {seed}");
+            assert_eq!(
+                scalar_only::<_, false>(&latin).0,
+                want.as_bytes(),
+                "latin1 scalar {seed}"
+            );
+            assert_eq!(bound(&latin), want.len());
+            let json = json_reference(&want);
+            assert_eq!(json_of(&latin), json, "latin1 json seed {seed}");
+            assert_eq!(
+                scalar_only::<_, true>(&latin),
+                json,
+                "latin1 json scalar {seed}"
+            );
+
+            // UTF-8 input, through the vector path where the CPU has it.
+            let text = reference(&wide);
+            let mut out = b"y".to_vec();
+            let mut classes = [0; 4];
+            push_json_utf8(&mut out, &text, &mut classes);
+            assert_eq!(
+                (out[1..].to_vec(), classes),
+                json_reference(&text),
+                "utf8 json {seed}"
+            );
+        }
+    }
+
+    #[test]
+    fn pairs_across_block_edges_and_large_inputs() {
+        // A pair split across the 16-unit blocks and at the very end.
+        for at in [14usize, 15, 16, 31, 32, 33] {
+            let mut u: Vec<u16> = "日本語テキスト".encode_utf16().cycle().take(48).collect();
+            u[at] = 0xD83D;
+            u[at + 1] = 0xDE00;
+            let mut got = String::new();
+            push_ucs2(&mut got, &u);
+            let as32: Vec<u32> = u.iter().map(|&c| u32::from(c)).collect();
+            assert_eq!(got, reference(&as32));
+            assert!(got.contains('😀'));
+        }
+        let mut lone = vec![0x61u16; 20];
+        lone.push(0xD800);
+        let mut got = String::new();
+        push_ucs2(&mut got, &lone);
+        assert!(got.ends_with('\u{FFFD}'));
+        // Past the exact-size threshold: the reservation is the exact length plus slack.
+        let big: Vec<u16> = "記事 text　"
+            .encode_utf16()
+            .cycle()
+            .take(EXACT_ABOVE + 5)
+            .collect();
+        let mut got = String::new();
+        push_ucs2(&mut got, &big);
+        assert_eq!(got, String::from_utf16(&big).unwrap());
+        assert!(got.capacity() <= got.len() + STEP_ROOM);
+    }
+
+    fn long_escapes() {
+        // Six bytes a unit: more than the first round reserves, so the writers stop at the
+        // room's end and go on in later rounds.
+        for mix in ["\u{1}", "\u{1}日", "\u{1f}\"a", "\u{1}😀"] {
+            let text = mix.repeat(5000);
+            let units: Vec<u16> = text.encode_utf16().collect();
+            assert_eq!(json_of(&units), json_reference(&text), "{mix:?} ucs2");
+            let wide: Vec<u32> = text.chars().map(u32::from).collect();
+            assert_eq!(json_of(&wide), json_reference(&text), "{mix:?} ucs4");
+            if text.chars().all(|c| u32::from(c) < 0x100) {
+                let latin: Vec<u8> = text.chars().map(|c| u32::from(c) as u8).collect();
+                assert_eq!(json_of(&latin), json_reference(&text), "{mix:?} latin1");
+            }
+            let mut out = Vec::new();
+            let mut classes = [0; 4];
+            push_json_utf8(&mut out, &text, &mut classes);
+            assert_eq!((out, classes), json_reference(&text), "{mix:?} utf8");
+        }
+    }
+
+    fn every_control() {
+        let all: Vec<u16> = (0..0x80u16).chain("日本\"\\".encode_utf16()).collect();
+        let text = String::from_utf16(&all).unwrap();
+        // In every position of a block, so both the vector and the scalar paths see each.
+        for shift in 0..40 {
+            let mut units: Vec<u16> = "テ".encode_utf16().cycle().take(shift).collect();
+            units.extend(&all);
+            let mut want_text: String = "テ".repeat(shift);
+            want_text.push_str(&text);
+            assert_eq!(json_of(&units), json_reference(&want_text), "shift {shift}");
+            let mut out = Vec::new();
+            let mut classes = [0; 4];
+            push_json_utf8(&mut out, &want_text, &mut classes);
+            assert_eq!(
+                (out, classes),
+                json_reference(&want_text),
+                "utf8 shift {shift}"
+            );
+        }
+    }
+}
