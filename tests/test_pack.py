@@ -284,13 +284,21 @@ _FAMILIES = [
 
 
 @pytest.mark.parametrize(("model", "invocation", "family"), _FAMILIES)
-def test_cells_of_every_width_escape_like_json_dumps(model: str, invocation: str, family: str) -> None:
+def test_cells_of_every_width_escape_like_json_dumps(
+    model: str, invocation: str, family: str
+) -> None:
     # Cells are escaped straight from CPython's storage (1, 2 or 4 bytes a character), in
     # blocks of 16-64; every JSON special (quotes, backslashes, each control character) sits in
     # every position of a block, in text of every width, and each line must be what json.dumps
     # (ensure_ascii=False) writes, with the token estimate of the text it holds.
     specials = '"\\' + "".join(chr(c) for c in range(0x20)) + "\u2028\x7f"
-    bodies = ["plain ascii", "café ÿ", "日本語　テキスト", "emoji 😀 日本", "pair \ud83d\ude00 lone \ud800"]
+    bodies = [
+        "plain ascii",
+        "café ÿ",
+        "日本語　テキスト",
+        "emoji 😀 日本",
+        "pair \ud83d\ude00 lone \ud800",
+    ]
     rows = []
     for k, body in enumerate(bodies):
         for shift in range(0, 70, 7):
