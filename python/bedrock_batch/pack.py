@@ -47,13 +47,20 @@ def _columns(table: Any, wanted: list[str]) -> tuple[dict[str, list[Any]], int, 
                 raise InputTypeError(
                     f"row {i}: expected a mapping (dict), got {type(row).__name__}"
                 )
-    # Every key of every row, in first-seen order, gathered in C.
-    names = list(dict.fromkeys(map(str, chain.from_iterable(rows))))
-    if plain:
-        cols = {c: list(map(dict.get, rows, repeat(c))) for c in wanted if c in names}
-    else:
-        cols = {c: [r.get(c) for r in rows] for c in wanted if c in names}
+        names = _names(rows)
+        return {c: [r.get(c) for r in rows] for c in wanted if c in names}, len(rows), names
+    # Plain dicts, all in C: a wanted column is there when some row has the key (usually the
+    # first); every key of every row is gathered only when one is not (for the error).
+    present = [c for c in wanted if any(map(dict.__contains__, rows, repeat(c)))]
+    cols = {c: list(map(dict.get, rows, repeat(c))) for c in present}
+    names = present if len(present) == len(wanted) else _names(rows)
     return cols, len(rows), names
+
+
+def _names(rows: list[Any]) -> list[str]:
+    """Every key of every row as text, in first-seen order (keys deduplicated before they are
+    stringified, which keeps that order and hashes each distinct key once)."""
+    return list(dict.fromkeys(map(str, dict.fromkeys(chain.from_iterable(rows)))))
 
 
 def pack(
