@@ -41,6 +41,32 @@ def timed(
     return statistics.median(times), out
 
 
+def interleaved(
+    contenders: list[Callable[..., Any]], repeat: int, setup: Callable[[], Any] | None = None
+) -> list[list[float]]:
+    """Wall times of ``repeat`` rounds in which every contender runs once, in an order that
+    rotates each round, after one untimed run of each. Timing them side by side, round by
+    round, lets a ratio be taken per round (see ``paired_ratio``), which holds when a shared
+    machine's speed drifts between the contenders' runs; with ``setup``, each run gets
+    ``fn(setup())`` and only ``fn`` is timed."""
+    for fn in contenders:
+        fn(*(() if setup is None else (setup(),)))
+    times: list[list[float]] = [[] for _ in contenders]
+    for r in range(repeat):
+        for k in range(len(contenders)):
+            j = (k + r) % len(contenders)
+            args = () if setup is None else (setup(),)
+            t = time.perf_counter()
+            contenders[j](*args)
+            times[j].append(time.perf_counter() - t)
+    return times
+
+
+def paired_ratio(slower: list[float], ours: list[float]) -> float:
+    """The median over rounds of ``slower / ours`` (both from one ``interleaved`` call)."""
+    return statistics.median(a / b for a, b in zip(slower, ours))
+
+
 def fresh_strings(values: list[Any]) -> list[Any]:
     """Copies of the strings in ``values`` (or in its tuples) as new ``str`` objects.
 

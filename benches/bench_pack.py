@@ -6,13 +6,16 @@ Rows are the corpus repeated to --records records, cleaned once (bb.clean, 50,00
 before timing. Packing: the peers' json.dumps and orjson packers against bb.pack + Records.write,
 all writing the same Claude records (system prompt, "タイトル: …\\n\\n記事:\\n…", max_tokens 4096,
 temperature 0.1). Validation: a json.loads loop that checks each line's keys against bb.validate on
-the file our packer wrote. Medians of --repeat runs, each on new str objects.
+the file our packer wrote. The contenders run side by side, once each per round for --repeat
+rounds, each run on new str objects; the table gives each one's median time and the median
+over rounds of its time over ours.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -20,7 +23,7 @@ from pathlib import Path
 import bedrock_batch as bb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import cleaned_rows, corpus_args, fresh_strings, load_peers, timed
+from _common import cleaned_rows, corpus_args, fresh_strings, interleaved, load_peers, paired_ratio
 
 MODEL = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 
@@ -62,14 +65,18 @@ def main() -> None:
     def fresh() -> list[tuple[str, str, str]]:
         return fresh_strings(rows)
 
-    results = [
-        ("bb.pack + Records.write", timed(ours, a.repeat, fresh)[0]),
-        ("orjson packer", timed(lambda r: peers.orjson_pack(r, orj_path), a.repeat, fresh)[0]),
-        (
-            "json.dumps packer (baseline)",
-            timed(lambda r: peers.baseline_pack(r, base_path), a.repeat, fresh)[0],
-        ),
-    ]
+    # Side by side, round by round (see _common.interleaved); ratios are per round.
+    names = ["bb.pack + Records.write", "orjson packer", "json.dumps packer (baseline)"]
+    runs = interleaved(
+        [
+            ours,
+            lambda r: peers.orjson_pack(r, orj_path),
+            lambda r: peers.baseline_pack(r, base_path),
+        ],
+        a.repeat,
+        fresh,
+    )
+    results = [(n, statistics.median(t), paired_ratio(t, runs[0])) for n, t in zip(names, runs)]
     written = sorted(Path(out_dir).rglob("*.jsonl"))
     size = sum(p.stat().st_size for p in written)
     ours_lines = b"".join(p.read_bytes() for p in written).splitlines()
@@ -78,21 +85,28 @@ def main() -> None:
     target = str(written[0])
     report = bb.validate(target, model=MODEL)
     assert report.ok and report.records == len(rows), report
+    vruns = interleaved(
+        [lambda: bb.validate(target, model=MODEL), lambda: json_loads_validate(target)], a.repeat
+    )
     vresults = [
-        ("bb.validate", timed(lambda: bb.validate(target, model=MODEL), a.repeat)[0]),
-        ("json.loads loop", timed(lambda: json_loads_validate(target), a.repeat)[0]),
+        (n, statistics.median(t), paired_ratio(t, vruns[0]))
+        for n, t in zip(["bb.validate", "json.loads loop"], vruns)
     ]
     print(
         f"{len(rows)} records, {size / 1e6:.1f} MB of JSONL; {os.cpu_count()} cores, python {sys.version.split()[0]}\n"
     )
-    print("| packing and writing | seconds (median) | records/s | bb.pack is faster by |")
+    print(
+        "| packing and writing | seconds (median) | records/s | bb.pack is faster by (median of rounds) |"
+    )
     print("|---|---:|---:|---:|")
-    for name, t in results:
-        print(f"| {name} | {t:.3f} | {len(rows) / t:,.0f} | {t / results[0][1]:.1f}x |")
-    print("\n| validating | seconds (median) | MB/s | bb.validate is faster by |")
+    for name, t, ratio in results:
+        print(f"| {name} | {t:.3f} | {len(rows) / t:,.0f} | {ratio:.1f}x |")
+    print(
+        "\n| validating | seconds (median) | MB/s | bb.validate is faster by (median of rounds) |"
+    )
     print("|---|---:|---:|---:|")
-    for name, t in vresults:
-        print(f"| {name} | {t:.3f} | {size / 1e6 / t:,.0f} | {t / vresults[0][1]:.1f}x |")
+    for name, t, ratio in vresults:
+        print(f"| {name} | {t:.3f} | {size / 1e6 / t:,.0f} | {ratio:.1f}x |")
 
 
 if __name__ == "__main__":

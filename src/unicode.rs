@@ -32,6 +32,16 @@ impl Text<'_> {
         Cow::Owned(out)
     }
 
+    /// The same text, borrowed from `self`.
+    pub fn reborrow(&self) -> Text<'_> {
+        match self {
+            Text::Utf8(s) => Text::Utf8(Cow::Borrowed(s)),
+            Text::Latin1(b) => Text::Latin1(b),
+            Text::Ucs2(u) => Text::Ucs2(u),
+            Text::Ucs4(c) => Text::Ucs4(c),
+        }
+    }
+
     /// The text as UTF-8, borrowed from `self` when it already is, else encoded into `buf`.
     /// A buffer reused across calls saves a fresh allocation per text.
     pub fn utf8_in<'b>(&'b self, buf: &'b mut String) -> &'b str {

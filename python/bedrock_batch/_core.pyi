@@ -204,7 +204,7 @@ class Records:
         error unless ``overwrite=True``."""
 
 def pack_columns(
-    columns: Mapping[str, Iterable[object]],
+    columns: Mapping[str, Iterable[object]] | list[dict[str, object]],
     rows: int,
     *,
     prompt: Prompt,
@@ -215,9 +215,14 @@ def pack_columns(
     family: str | None = None,
     missing: str = "error",
     extra: str | None = None,
+    fields: list[str] | None = None,
+    id_field: str | None = None,
 ) -> Records:
     """Packs table columns into records (the ``bb.pack`` core; ``bedrock_batch.pack`` adapts
-    tables)."""
+    tables).
+
+    ``columns`` is a dict of column name to values, or a list of plain dicts (rows) whose
+    ``fields`` are read in one pass over the rows, the ids from ``id_field`` when given."""
 
 def validate_input(
     source: str | bytes,

@@ -19,8 +19,20 @@ model_info = _core.model_info
 Invocation = Literal["auto", "invoke", "converse"]
 
 
-def _columns(table: Any, wanted: list[str]) -> tuple[dict[str, list[Any]], int, list[str]]:
-    """The wanted columns of any supported table, its row count and all its column names."""
+class _Rows:
+    """A list of plain dicts, which the core reads in one pass; ``fields`` are the wanted keys
+    some row has."""
+
+    __slots__ = ("fields", "rows")
+
+    def __init__(self, rows: list[dict[Any, Any]], fields: list[str]) -> None:
+        self.rows = rows
+        self.fields = fields
+
+
+def _columns(table: Any, wanted: list[str]) -> tuple[dict[str, list[Any]] | _Rows, int, list[str]]:
+    """The wanted columns of any supported table (or, for a list of plain dicts, the rows and
+    the wanted keys they have), its row count and all its column names."""
     pd = sys.modules.get("pandas")
     if pd is not None and isinstance(table, pd.DataFrame):
         names = [str(c) for c in table.columns]
@@ -49,12 +61,11 @@ def _columns(table: Any, wanted: list[str]) -> tuple[dict[str, list[Any]], int, 
                 )
         names = _names(rows)
         return {c: [r.get(c) for r in rows] for c in wanted if c in names}, len(rows), names
-    # Plain dicts, all in C: a wanted column is there when some row has the key (usually the
-    # first); every key of every row is gathered only when one is not (for the error).
-    present = [c for c in wanted if any(map(dict.__contains__, rows, repeat(c)))]
-    cols = {c: list(map(dict.get, rows, repeat(c))) for c in present}
-    names = present if len(present) == len(wanted) else _names(rows)
-    return cols, len(rows), names
+    # Plain dicts: a wanted column is there when some row has the key (usually the first: one
+    # C-level probe); every key of every row is gathered only when one is not (for the error).
+    present = list(dict.fromkeys(c for c in wanted if any(map(dict.__contains__, rows, repeat(c)))))
+    names = present if len(present) == len(set(wanted)) else _names(rows)
+    return _Rows(rows, present), len(rows), names
 
 
 def _names(rows: list[Any]) -> list[str]:
@@ -108,24 +119,36 @@ def pack(
     wanted = list(prompt.fields) + [c for c in (clean or {}) if c not in prompt.fields]
     probe = [*wanted, id_column] if id_column else wanted
     cols, rows, names = _columns(table, probe)
+    have = cols.fields if isinstance(cols, _Rows) else list(cols)
     ids = None
+    id_field = None
     if id_column is not None:
-        if id_column in cols:
+        if id_column not in have:
+            if id_column != "id":
+                raise InputError(
+                    f"id_column {id_column!r} is not a column (columns: {', '.join(names)})"
+                )
+        elif isinstance(cols, _Rows):
+            id_field = id_column
+        else:
             ids = cols.pop(id_column) if id_column not in wanted else list(cols[id_column])
-        elif id_column != "id":
-            raise InputError(
-                f"id_column {id_column!r} is not a column (columns: {', '.join(names)})"
-            )
-    missing_cols = [c for c in wanted if c not in cols]
+    missing_cols = [c for c in wanted if c not in have]
     if missing_cols:
         what = "the prompt uses" if missing_cols[0] in prompt.fields else "clean= names"
         raise InputError(
             f"{what} column {missing_cols[0]!r}, which the table does not have "
             f"(columns: {', '.join(names)})"
         )
+    if isinstance(cols, _Rows):
+        source: Any = cols.rows
+        fields: list[str] | None = list(dict.fromkeys(wanted))
+    else:
+        source, fields = cols, None
     return _core.pack_columns(
-        cols,
+        source,
         rows,
+        fields=fields,
+        id_field=id_field,
         prompt=prompt,
         model=model,
         ids=ids,

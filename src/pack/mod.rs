@@ -8,6 +8,8 @@ mod shard;
 mod template;
 
 use std::collections::HashSet;
+use std::ops::Range;
+use std::sync::Arc;
 
 use rayon::prelude::*;
 
@@ -29,10 +31,6 @@ enum Piece {
     Field(usize),
 }
 
-thread_local! {
-    /// Each worker's buffer for the line it is writing.
-    static LINE: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
-}
 
 /// A prompt: templates for the system and user turns plus the generation settings.
 #[derive(Clone, Debug)]
@@ -79,23 +77,149 @@ pub enum Missing {
     Empty,
 }
 
-/// One packed record.
+/// One packed record: its id, its row of the table, and its line's size and tokens.
 #[derive(Clone, Debug)]
 pub struct Record {
     pub id: String,
-    /// The JSON line, without its newline.
-    pub line: Vec<u8>,
+    /// The row of the table it was packed from.
+    pub row: usize,
+    /// The length of its JSON line, without the newline.
+    pub len: usize,
     /// Estimated input tokens (system, user and prefill text).
     pub input_tokens: u64,
 }
 
 /// Packed records, in input order.
-#[derive(Clone, Debug)]
-pub struct Records {
+///
+/// Packing measures and checks every line but keeps none: a line is rendered again when it is
+/// written or asked for, from the table the records hold. Keeping 14,108 lines (83 MB) cost
+/// more in fresh memory than building them did, and held a second copy of every article.
+#[derive(Clone)]
+pub struct Records<'a> {
     pub model: ModelInfo,
     pub invocation: Invocation,
     pub max_tokens: u64,
     pub records: Vec<Record>,
+    source: Arc<Source<'a>>,
+}
+
+/// What renders a record's line: the table, the prompt's pieces and the body's settings.
+struct Source<'a> {
+    table: Table<'a>,
+    family: Family,
+    invocation: Invocation,
+    settings: Settings,
+    /// The user template, for the exact emptiness check; and its pieces.
+    user: Template,
+    pieces: Vec<Piece>,
+    /// The system prompt: rendered once when it has no placeholder.
+    system: Option<Template>,
+    fixed_system: Option<String>,
+    /// The template fields and their columns.
+    fields: Vec<String>,
+    field_cols: Vec<usize>,
+    /// Cleaned cells (`clean=` columns), a row's by field; empty without `clean=`.
+    cleaned: Vec<Vec<Option<String>>>,
+}
+
+/// A rendered line's user-text classes and dynamic system prompt tokens.
+struct Rendered {
+    classes: utf8::Classes,
+    system_tokens: u64,
+}
+
+impl<'a> Source<'a> {
+    /// A row's cells by field: cleaned text where there is some, else the table's.
+    fn cells<'s>(&'s self, row: usize, cleaned: Option<&'s [Option<String>]>) -> Vec<Option<Text<'s>>> {
+        (0..self.fields.len())
+            .map(|k| {
+                if let Some(Some(c)) = cleaned.map(|c| &c[k]) {
+                    return Some(Text::from(c.as_str()));
+                }
+                self.table.columns[self.field_cols[k]].values[row]
+                    .as_ref()
+                    .map(Text::reborrow)
+            })
+            .collect()
+    }
+
+    /// Appends the line of record `id` (without its newline) from its cells.
+    fn render(&self, id: &str, cells: &[Option<Text<'_>>], out: &mut Vec<u8>) -> Rendered {
+        let value = |name: &str, out: &mut String| {
+            if let Some(Some(text)) = self.fields.iter().position(|f| f == name).map(|k| &cells[k]) {
+                text.push_to(out);
+            }
+        };
+        let dynamic: Option<String> = match &self.system {
+            Some(t) if self.fixed_system.is_none() => {
+                let mut s = String::new();
+                t.render_into(&mut s, value);
+                Some(s)
+            }
+            _ => None,
+        };
+        let system = dynamic.as_deref().or(self.fixed_system.as_deref());
+        let mut classes: utf8::Classes = [0; 4];
+        out.extend_from_slice(b"{\"recordId\":");
+        json::string(out, id);
+        out.extend_from_slice(b",\"modelInput\":");
+        body::write(out, self.family, self.invocation, &self.settings, system, &mut |out| {
+            for p in &self.pieces {
+                match p {
+                    Piece::Literal(escaped, c) => {
+                        out.extend_from_slice(escaped);
+                        for (sum, n) in classes.iter_mut().zip(c) {
+                            *sum += n;
+                        }
+                    }
+                    Piece::Field(k) => {
+                        if let Some(text) = &cells[*k] {
+                            text.push_json(out, &mut classes);
+                        }
+                    }
+                }
+            }
+        });
+        out.push(b'}');
+        Rendered {
+            classes,
+            system_tokens: dynamic.as_deref().map_or(0, tokens::estimate),
+        }
+    }
+
+    /// True when the user text of these cells is empty once trimmed (`classes` are its byte
+    /// classes: ASCII other than whitespace settles it; text with none and no other character
+    /// is empty; otherwise, all non-ASCII, the rendered text decides).
+    fn blank(&self, cells: &[Option<Text<'_>>], classes: utf8::Classes) -> bool {
+        let [ascii, space, lead, _] = classes;
+        ascii == space
+            && (lead == 0 || {
+                let mut user = String::new();
+                self.user.render_into(&mut user, |name, out| {
+                    if let Some(Some(text)) = self.fields.iter().position(|f| f == name).map(|k| &cells[k]) {
+                        text.push_to(out);
+                    }
+                });
+                user.trim().is_empty()
+            })
+    }
+}
+
+thread_local! {
+    /// Each worker's buffer for the line it renders.
+    static LINE: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with this thread's line buffer, emptied; a huge record's buffer is not kept.
+fn with_line<T>(f: impl FnOnce(&mut Vec<u8>) -> T) -> T {
+    LINE.with_borrow_mut(|line| {
+        line.clear();
+        let out = f(line);
+        if line.capacity() > 1 << 24 {
+            *line = Vec::new();
+        }
+        out
+    })
 }
 
 /// The recordId rule: 1 to 256 characters from `A-Z a-z 0-9 _ - . : /`. Bedrock documents no
@@ -216,15 +340,15 @@ pub fn check_prompt(
 /// Every template column must exist (checked before any row is read); a missing cell is an error
 /// naming its row and column unless `missing` is [`Missing::Empty`]. `ids` are the id column's
 /// values (already text); without them ids are generated.
-pub fn pack(
-    table: &Table<'_>,
+pub fn pack<'a>(
+    table: Table<'a>,
     ids: Option<&[Option<String>]>,
     prompt: &Prompt,
     model: &ModelInfo,
     invocation: Invocation,
     clean_specs: &[CleanSpec],
     missing: Missing,
-) -> Result<Records, Error> {
+) -> Result<Records<'a>, Error> {
     check_prompt(prompt, model, invocation)?;
     let mut fields: Vec<&str> = prompt.user.fields();
     if let Some(sys) = &prompt.system {
@@ -302,7 +426,6 @@ pub fn pack(
         }
         None => (0..table.rows).map(generated_id).collect(),
     };
-    let settings = &prompt.settings;
     // A static system prompt is rendered once, and so are its and the prefill's tokens.
     let fixed_system = prompt
         .system
@@ -310,7 +433,7 @@ pub fn pack(
         .filter(|t| t.is_static())
         .map(|t| t.render(|_| ""));
     let fixed_tokens = fixed_system.as_deref().map_or(0, tokens::estimate)
-        + settings.prefill.as_deref().map_or(0, tokens::estimate);
+        + prompt.settings.prefill.as_deref().map_or(0, tokens::estimate);
     // The user template's pieces: literals escaped (and their byte classes counted) once,
     // placeholders as the index of their field.
     let pieces: Vec<Piece> = prompt
@@ -325,16 +448,30 @@ pub fn pack(
             Err(name) => Piece::Field(fields.iter().position(|f| *f == name).unwrap_or(0)),
         })
         .collect();
-    let results: Vec<Result<Record, Error>> = (0..table.rows)
+    let fields: Vec<String> = fields.iter().map(|f| (*f).to_string()).collect();
+    let mut source = Source {
+        table,
+        family: model.family,
+        invocation,
+        settings: prompt.settings.clone(),
+        user: prompt.user.clone(),
+        pieces,
+        system: prompt.system.clone(),
+        fixed_system,
+        fields,
+        field_cols,
+        cleaned: Vec::new(),
+    };
+    // Every line is rendered once here, into a buffer each worker reuses: measured, its
+    // tokens counted, checked; its `clean=` cells made and kept.
+    let src = &source;
+    let results: Vec<Result<(Record, Option<Vec<Option<String>>>), Error>> = (0..src.table.rows)
         .into_par_iter()
         .with_min_len(16)
-        .map_init(
-            String::new,
-            |scratch, row| {
-            // Cleaned cells are made first; the others are escaped straight into the line.
-            let mut cleaned: Vec<Option<String>> = Vec::new();
-            for (k, (f, &ci)) in fields.iter().zip(&field_cols).enumerate() {
-                let cell = &table.columns[ci].values[row];
+        .map_init(String::new, |scratch, row| {
+            let mut cleaned: Option<Vec<Option<String>>> = None;
+            for (k, (f, &ci)) in src.fields.iter().zip(&src.field_cols).enumerate() {
+                let cell = &src.table.columns[ci].values[row];
                 if cell.is_none() && missing != Missing::Empty {
                     return Err(Error::InvalidInput(format!(
                         "row {row} (id {:?}): column {f:?} is missing (None/NaN); fill it, drop the row, or pass missing=\"empty\"",
@@ -342,133 +479,154 @@ pub fn pack(
                     )));
                 }
                 if let (Some(spec), Some(text)) = (cleaners[ci], cell) {
-                    if cleaned.is_empty() {
-                        cleaned.resize(fields.len(), None);
-                    }
-                    cleaned[k] = Some(clean::clean(
-                        text.utf8_in(scratch),
-                        spec.format,
-                        &spec.options,
-                    ));
+                    cleaned.get_or_insert_with(|| vec![None; src.fields.len()])[k] =
+                        Some(clean::clean(text.utf8_in(scratch), spec.format, &spec.options));
                 }
             }
-            let cell = |k: usize| -> Option<Text<'_>> {
-                if let Some(Some(c)) = cleaned.get(k) {
-                    return Some(Text::from(c.as_str()));
-                }
-                table.columns[field_cols[k]].values[row].as_ref().map(|t| match t {
-                    Text::Utf8(s) => Text::Utf8(std::borrow::Cow::Borrowed(s)),
-                    Text::Latin1(b) => Text::Latin1(b),
-                    Text::Ucs2(u) => Text::Ucs2(u),
-                    Text::Ucs4(c) => Text::Ucs4(c),
-                })
-            };
-            let cells: Vec<Option<Text<'_>>> = (0..fields.len()).map(cell).collect();
-            let value = |name: &str, out: &mut String| {
-                if let Some(Some(text)) = fields.iter().position(|f| *f == name).map(|k| &cells[k]) {
-                    text.push_to(out);
-                }
-            };
-            let system: Option<std::borrow::Cow<'_, str>> = match &prompt.system {
-                Some(t) if fixed_system.is_none() => {
-                    let mut s = String::new();
-                    t.render_into(&mut s, value);
-                    Some(s.into())
-                }
-                _ => fixed_system.as_deref().map(Into::into),
-            };
-            let system = system.as_deref();
-            let mut classes: utf8::Classes = [0; 4];
-            // The line is written into this thread's buffer (escaping straight from the cells'
-            // storage, with room for the worst case) and then copied out at its exact size.
-            let line = LINE.with_borrow_mut(|line| {
-                line.clear();
-                line.extend_from_slice(b"{\"recordId\":");
-                json::string(line, &ids[row]);
-                line.extend_from_slice(b",\"modelInput\":");
-                body::write(line, model.family, invocation, settings, system, &mut |out| {
-                    for p in &pieces {
-                        match p {
-                            Piece::Literal(escaped, c) => {
-                                out.extend_from_slice(escaped);
-                                for (sum, n) in classes.iter_mut().zip(c) {
-                                    *sum += n;
-                                }
-                            }
-                            Piece::Field(k) => {
-                                if let Some(text) = &cells[*k] {
-                                    text.push_json(out, &mut classes);
-                                }
-                            }
-                        }
-                    }
-                });
-                line.push(b'}');
-                let copy = line.as_slice().to_vec();
-                // Keep a huge record's buffer from pinning its memory for good.
-                if line.capacity() > 1 << 24 {
-                    *line = Vec::new();
-                }
-                copy
+            let cells = src.cells(row, cleaned.as_deref());
+            let (len, rendered) = with_line(|line| {
+                let r = src.render(&ids[row], &cells, line);
+                (line.len(), r)
             });
-            // Bedrock rejects an empty message or inputText; say so now, not in the job. ASCII
-            // other than whitespace settles it; text with none and no other character is
-            // empty; otherwise (all non-ASCII) the rendered text decides.
-            let [ascii, space, lead, _] = classes;
-            let blank = ascii == space
-                && (lead == 0 || {
-                    let mut user = String::new();
-                    prompt.user.render_into(&mut user, value);
-                    user.trim().is_empty()
-                });
-            if blank {
+            // Bedrock rejects an empty message or inputText; say so now, not in the job.
+            if src.blank(&cells, rendered.classes) {
                 return Err(Error::InvalidInput(format!(
                     "row {row} (id {:?}): the user prompt is empty once filled (columns {}); drop the row or fill it",
                     ids[row],
-                    fields.join(", ")
+                    src.fields.join(", ")
                 )));
             }
-            let input_tokens = tokens::from_classes(classes)
-                + fixed_tokens
-                + if fixed_system.is_none() {
-                    system.map_or(0, tokens::estimate)
-                } else {
-                    0
-                };
-            Ok(Record {
-                id: ids[row].clone(),
-                line,
-                input_tokens,
-            })
-            },
-        )
+            let input_tokens =
+                tokens::from_classes(rendered.classes) + fixed_tokens + rendered.system_tokens;
+            drop(cells);
+            Ok((
+                Record {
+                    id: ids[row].clone(),
+                    row,
+                    len,
+                    input_tokens,
+                },
+                cleaned,
+            ))
+        })
         .collect();
     let mut records = Vec::with_capacity(results.len());
+    let mut cleaned = Vec::new();
     for r in results {
-        records.push(r?);
+        let (record, cells) = r?;
+        records.push(record);
+        if let Some(cells) = cells {
+            cleaned.resize(records.len() - 1, Vec::new());
+            cleaned.push(cells);
+        }
     }
+    if !cleaned.is_empty() {
+        cleaned.resize(records.len(), Vec::new());
+    }
+    source.cleaned = cleaned;
     Ok(Records {
         model: model.clone(),
         invocation,
-        max_tokens: settings.max_tokens,
+        max_tokens: prompt.settings.max_tokens,
         records,
+        source: Arc::new(source),
     })
 }
 
-impl Records {
-    /// All lines, each ending in `\n`.
-    pub fn to_jsonl(&self) -> Vec<u8> {
-        let size: usize = self.records.iter().map(|r| r.line.len() + 1).sum();
-        let mut out = Vec::with_capacity(size);
-        for r in &self.records {
-            out.extend_from_slice(&r.line);
-            out.push(b'\n');
-        }
+impl Records<'_> {
+    /// Appends record `i`'s line (without its newline) to `out`.
+    pub fn render(&self, i: usize, out: &mut Vec<u8>) {
+        let r = &self.records[i];
+        let src = &self.source;
+        let cleaned = src.cleaned.get(r.row).filter(|c| !c.is_empty());
+        let cells = src.cells(r.row, cleaned.map(Vec::as_slice));
+        src.render(&r.id, &cells, out);
+    }
+
+    /// Record `i`'s line, without its newline.
+    pub fn line(&self, i: usize) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.records[i].len);
+        self.render(i, &mut out);
         out
     }
 
-    /// The records whose id is not in `done`.
-    pub fn exclude(&self, done: &HashSet<String>) -> Records {
+    /// The bytes records `range` take as JSONL (each line and its newline).
+    pub fn jsonl_len(&self, range: Range<usize>) -> usize {
+        self.records[range].iter().map(|r| r.len + 1).sum()
+    }
+
+    /// Renders records `range` as JSONL into `out`, which must be exactly
+    /// [`Records::jsonl_len`] bytes: in parallel, each line into its own place.
+    pub fn render_into(&self, range: Range<usize>, out: &mut [u8]) {
+        assert_eq!(out.len(), self.jsonl_len(range.clone()), "buffer size");
+        // Cut `out` into one piece per record, in order.
+        let mut pieces: Vec<(usize, &mut [u8])> = Vec::with_capacity(range.len());
+        let mut rest = out;
+        for i in range {
+            let (piece, tail) = rest.split_at_mut(self.records[i].len + 1);
+            pieces.push((i, piece));
+            rest = tail;
+        }
+        pieces.into_par_iter().with_min_len(16).for_each(|(i, piece)| {
+            with_line(|line| {
+                self.render(i, line);
+                line.push(b'\n');
+                // Rendering is deterministic: the line is what packing measured.
+                assert_eq!(line.len(), piece.len(), "record {i} rendered another size");
+                piece.copy_from_slice(line);
+            });
+        });
+    }
+
+    /// All lines, each ending in `\n`.
+    pub fn to_jsonl(&self) -> Vec<u8> {
+        let mut out = vec![0; self.jsonl_len(0..self.records.len())];
+        self.render_into(0..self.records.len(), &mut out);
+        out
+    }
+
+    /// Writes records `range` as JSONL to `w`: blocks of about 2 MB are rendered in parallel,
+    /// the next one while the one before is written.
+    pub fn write_jsonl(&self, range: Range<usize>, w: &mut (impl std::io::Write + Send)) -> std::io::Result<()> {
+        const BLOCK: usize = 2 << 20;
+        let mut blocks: Vec<Range<usize>> = Vec::new();
+        let (mut start, mut size) = (range.start, 0);
+        for i in range.clone() {
+            size += self.records[i].len + 1;
+            if size >= BLOCK {
+                blocks.push(start..i + 1);
+                (start, size) = (i + 1, 0);
+            }
+        }
+        if start < range.end {
+            blocks.push(start..range.end);
+        }
+        let fill = |block: &Range<usize>, buf: &mut Vec<u8>| {
+            buf.clear();
+            buf.resize(self.jsonl_len(block.clone()), 0);
+            self.render_into(block.clone(), buf);
+        };
+        let (mut ready, mut next) = (Vec::new(), Vec::new());
+        if let Some(first) = blocks.first() {
+            fill(first, &mut ready);
+        }
+        for k in 0..blocks.len() {
+            let (written, ()) = rayon::join(
+                || w.write_all(&ready),
+                || {
+                    if let Some(b) = blocks.get(k + 1) {
+                        fill(b, &mut next);
+                    }
+                },
+            );
+            written?;
+            std::mem::swap(&mut ready, &mut next);
+        }
+        Ok(())
+    }
+
+    /// The records whose id is not in `done` (sharing the table these hold).
+    pub fn exclude(&self, done: &HashSet<String>) -> Self {
         Records {
             model: self.model.clone(),
             invocation: self.invocation,
@@ -479,6 +637,7 @@ impl Records {
                 .filter(|r| !done.contains(&r.id))
                 .cloned()
                 .collect(),
+            source: Arc::clone(&self.source),
         }
     }
 

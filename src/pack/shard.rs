@@ -1,7 +1,6 @@
 //! Splitting records into jobs (one S3 input prefix each) and files within the batch quotas.
 
 use std::fs;
-use std::io::{IoSlice, Write};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -173,33 +172,11 @@ fn io_err(path: &Path, e: std::io::Error) -> Error {
     }
 }
 
-/// Writes each record's line and a newline straight from the records (`writev`, up to 1,024
-/// pieces a call), without copying them into a buffer first.
-fn write_lines(file: &mut fs::File, records: &[super::Record]) -> std::io::Result<()> {
-    const PIECES: usize = 1024;
-    for chunk in records.chunks(PIECES / 2) {
-        let mut slices: Vec<IoSlice<'_>> = Vec::with_capacity(chunk.len() * 2);
-        for r in chunk {
-            slices.push(IoSlice::new(&r.line));
-            slices.push(IoSlice::new(b"\n"));
-        }
-        let mut rest = &mut slices[..];
-        while !rest.is_empty() {
-            let n = file.write_vectored(rest)?;
-            if n == 0 {
-                return Err(std::io::ErrorKind::WriteZero.into());
-            }
-            IoSlice::advance_slices(&mut rest, n);
-        }
-    }
-    Ok(())
-}
-
 /// Writes `out_dir/job-0001/part-00001.jsonl`, ... Each file is written under a temporary name
 /// and renamed, so a reader never sees half a file. Existing `job-*` folders are an error unless
 /// `overwrite`, which removes them first (a stale job folder would be uploaded with the new ones).
 pub fn write_shards(
-    records: &Records,
+    records: &Records<'_>,
     out_dir: &Path,
     q: &Quotas,
     overwrite: bool,
@@ -207,7 +184,7 @@ pub fn write_shards(
     let sizes: Vec<u64> = records
         .records
         .iter()
-        .map(|r| r.line.len() as u64 + 1)
+        .map(|r| r.len as u64 + 1)
         .collect();
     let ids: Vec<String> = records.records.iter().map(|r| r.id.clone()).collect();
     let jobs = plan(&sizes, &ids, q)?;
@@ -244,8 +221,10 @@ pub fn write_shards(
             let tmp = dir.join(format!(".part-{:05}.jsonl.tmp", f + 1));
             let mut file = fs::File::create(&tmp).map_err(|e| io_err(&tmp, e))?;
             let part = &records.records[range.clone()];
-            write_lines(&mut file, part).map_err(|e| io_err(&tmp, e))?;
-            let bytes: u64 = part.iter().map(|r| r.line.len() as u64 + 1).sum();
+            records
+                .write_jsonl(range.clone(), &mut file)
+                .map_err(|e| io_err(&tmp, e))?;
+            let bytes: u64 = part.iter().map(|r| r.len as u64 + 1).sum();
             let tokens: u64 = part.iter().map(|r| r.input_tokens).sum();
             fs::rename(&tmp, &path).map_err(|e| io_err(&path, e))?;
             shards.push(ShardInfo {

@@ -2,6 +2,7 @@
 
 use std::collections::HashSet;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyFloat, PyInt, PyList, PyString};
@@ -229,9 +230,34 @@ impl PyShard {
 }
 
 /// Packed batch records held in Rust, in input order.
+///
+/// A record's line is rendered from its cells when it is written, so the records keep the
+/// cells' Python objects alive (`anchors`): every text of `inner` points into one of them or
+/// into a `String` moved with them. `inner` is declared first so it is dropped first.
 #[pyclass(frozen, module = "bedrock_batch", name = "Records")]
 pub struct PyRecords {
-    pub inner: pack::Records,
+    pub inner: pack::Records<'static>,
+    anchors: Arc<Vec<Anchor>>,
+}
+
+/// What keeps a lent text alive and unchanged: its `str` or `bytes` object, or the `String`
+/// it was copied into (moving a `String` does not move its characters).
+enum Anchor {
+    #[allow(dead_code)] // held, never read
+    Object(Py<PyAny>),
+    #[allow(dead_code)]
+    Owned(String),
+}
+
+impl From<PyText<'_>> for Anchor {
+    fn from(t: PyText<'_>) -> Self {
+        match t {
+            PyText::Stored { _obj, .. } => Anchor::Object(_obj.into_any().unbind()),
+            PyText::Ascii(s) => Anchor::Object(s.into_any().unbind()),
+            PyText::Encoded(b) => Anchor::Object(b.into_any().unbind()),
+            PyText::Owned(s) => Anchor::Owned(s),
+        }
+    }
 }
 
 fn price_for(
@@ -338,16 +364,19 @@ impl PyRecords {
     fn head<'py>(&self, py: Python<'py>, n: usize) -> PyResult<Bound<'py, PyList>> {
         let loads = py.import("json")?.getattr("loads")?;
         let out = PyList::empty(py);
-        for r in self.inner.records.iter().take(n) {
-            out.append(loads.call1((PyBytes::new(py, &r.line),))?)?;
+        for i in 0..n.min(self.inner.records.len()) {
+            out.append(loads.call1((PyBytes::new(py, &self.inner.line(i)),))?)?;
         }
         Ok(out)
     }
 
     /// All records as JSONL bytes (UTF-8, one record per line).
     fn to_jsonl<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
-        let data = detach(py, || self.inner.to_jsonl())?;
-        Ok(PyBytes::new(py, &data))
+        let all = 0..self.inner.records.len();
+        // Rendered straight into the bytes object, in parallel.
+        PyBytes::new_with(py, self.inner.jsonl_len(all.clone()), |buf| {
+            detach(py, || self.inner.render_into(all, buf))
+        })
     }
 
     /// The records whose id is not in `ids` (str or int): the "remaining" batch after a run.
@@ -363,6 +392,7 @@ impl PyRecords {
         }
         Ok(PyRecords {
             inner: self.inner.exclude(&done),
+            anchors: Arc::clone(&self.anchors),
         })
     }
 
@@ -442,6 +472,23 @@ fn is_missing(obj: &Bound<'_, PyAny>) -> bool {
         || matches!(type_name(obj).as_str(), "NAType" | "NaTType")
 }
 
+/// A recordId from an id cell: a str, an int (not a bool), or missing.
+fn id_of(py: Python<'_>, item: &Bound<'_, PyAny>, row: usize) -> PyResult<Option<String>> {
+    if let Ok(s) = item.cast::<PyString>() {
+        Ok(Some(text_of(s)))
+    } else if item.cast::<PyInt>().is_ok() && type_name(item) != "bool" {
+        Ok(Some(item.str()?.to_string()))
+    } else if is_missing(item) {
+        Ok(None)
+    } else {
+        Err(Error::InvalidType(format!(
+            "row {row}: ids must be str or int, got {}",
+            type_name(item)
+        )))
+        .py_err(py)
+    }
+}
+
 /// A template cell: text, `str()` of any other value, or missing.
 fn cell<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Option<PyText<'py>>> {
     if let Ok(s) = obj.cast::<PyString>() {
@@ -496,12 +543,15 @@ fn parse_clean(py: Python<'_>, clean: Option<&Bound<'_, PyDict>>) -> PyResult<Ve
 }
 
 /// Packs table columns into records (the `bb.pack` core; `bedrock_batch.pack` adapts tables).
+///
+/// `columns` is a dict of column name to values, or a list of plain dicts (rows) whose
+/// `fields` are read in one pass over the rows, the ids from `id_field` when given.
 #[pyfunction]
-#[pyo3(signature = (columns, rows, *, prompt, model, ids = None, invocation = "auto", clean = None, family = None, missing = "error", extra = None))]
+#[pyo3(signature = (columns, rows, *, prompt, model, ids = None, invocation = "auto", clean = None, family = None, missing = "error", extra = None, fields = None, id_field = None))]
 #[allow(clippy::too_many_arguments)]
 pub fn pack_columns(
     py: Python<'_>,
-    columns: &Bound<'_, PyDict>,
+    columns: &Bound<'_, PyAny>,
     rows: usize,
     prompt: PyRef<'_, PyPrompt>,
     model: &str,
@@ -511,6 +561,8 @@ pub fn pack_columns(
     family: Option<&str>,
     missing: &str,
     extra: Option<&str>,
+    fields: Option<Vec<String>>,
+    id_field: Option<&str>,
 ) -> PyResult<PyRecords> {
     let family = family.map(str::parse::<Family>).transpose().py_err(py)?;
     let info = pack::model_info(model, family).py_err(py)?;
@@ -549,21 +601,65 @@ pub fn pack_columns(
     };
     // The cell texts are held (ASCII borrowed in place) and read while the GIL is released.
     let mut held: Vec<(String, Vec<Option<PyText<'_>>>)> = Vec::new();
-    for (k, v) in columns.iter() {
-        let name: String = k.extract()?;
-        let mut values = Vec::with_capacity(rows);
-        for (row, item) in v.try_iter()?.enumerate() {
-            let item = item?;
-            values.push(cell(&item).map_err(|_| {
+    let no_text = |row: usize, name: &str, item: &Bound<'_, PyAny>| {
+        super::errors::to_py(
+            py,
+            Error::InvalidType(format!(
+                "row {row}: column {name:?} holds a {} that has no text",
+                type_name(item)
+            )),
+        )
+    };
+    let mut row_ids: Option<Vec<Option<String>>> = None;
+    if let Ok(list) = columns.cast::<PyList>() {
+        // Rows of plain dicts: each row is visited once, for every field.
+        let fields = fields.unwrap_or_default();
+        held = fields
+            .iter()
+            .map(|f| (f.clone(), Vec::with_capacity(rows)))
+            .collect();
+        let keys: Vec<Bound<'_, PyString>> = fields.iter().map(|f| PyString::new(py, f)).collect();
+        let id_key = id_field.map(|f| PyString::new(py, f));
+        let mut id_values = Vec::with_capacity(if id_key.is_some() { rows } else { 0 });
+        for (row, item) in list.iter().enumerate() {
+            let dict = item.cast::<PyDict>().map_err(|_| {
                 super::errors::to_py(
                     py,
                     Error::InvalidType(format!(
-                        "row {row}: column {name:?} holds a {} that has no text",
+                        "row {row}: expected a mapping (dict), got {}",
                         type_name(&item)
                     )),
                 )
-            })?);
+            })?;
+            for ((name, values), key) in held.iter_mut().zip(&keys) {
+                values.push(match dict.get_item(key)? {
+                    Some(v) => cell(&v).map_err(|_| no_text(row, name, &v))?,
+                    None => None,
+                });
+            }
+            if let Some(key) = &id_key {
+                id_values.push(match dict.get_item(key)? {
+                    Some(v) => id_of(py, &v, row)?,
+                    None => None,
+                });
+            }
         }
+        if id_key.is_some() {
+            row_ids = Some(id_values);
+        }
+    } else {
+        let columns = columns.cast::<PyDict>()?;
+        for (k, v) in columns.iter() {
+            let name: String = k.extract()?;
+            let mut values = Vec::with_capacity(rows);
+            for (row, item) in v.try_iter()?.enumerate() {
+                let item = item?;
+                values.push(cell(&item).map_err(|_| no_text(row, &name, &item))?);
+            }
+            held.push((name, values));
+        }
+    }
+    for (name, values) in &held {
         if values.len() != rows {
             return Err(Error::InvalidInput(format!(
                 "column {name:?} has {} values, the table {rows} rows",
@@ -571,32 +667,30 @@ pub fn pack_columns(
             )))
             .py_err(py);
         }
-        held.push((name, values));
     }
     for (name, cells) in &held {
         let name = name.clone();
         let values = cells.iter().map(|c| c.as_ref().map(PyText::text)).collect();
         table.columns.push(Column { name, values });
     }
+    #[allow(unsafe_code)]
+    // SAFETY: every text of `table` points into an object of `held` (a `str`'s storage or
+    // UTF-8, a `bytes`' data) or into the characters of a `String` there. `held` becomes the
+    // records' anchors below: the objects stay alive (and, being `str`/`bytes`, unchanged) and
+    // the `String`s keep their characters where they are, for as long as the records, which
+    // `PyRecords` drops before its anchors.
+    let table: Table<'static> = unsafe { std::mem::transmute::<Table<'_>, Table<'static>>(table) };
+    let anchors: Vec<Anchor> = held
+        .into_iter()
+        .flat_map(|(_, cells)| cells.into_iter().flatten())
+        .map(Anchor::from)
+        .collect();
     let ids: Option<Vec<Option<String>>> = match ids {
-        None => None,
+        None => row_ids,
         Some(ids) => {
             let mut out = Vec::with_capacity(rows);
             for (row, item) in ids.try_iter()?.enumerate() {
-                let item = item?;
-                if let Ok(s) = item.cast::<PyString>() {
-                    out.push(Some(text_of(s)));
-                } else if item.cast::<PyInt>().is_ok() && type_name(&item) != "bool" {
-                    out.push(Some(item.str()?.to_string()));
-                } else if is_missing(&item) {
-                    out.push(None);
-                } else {
-                    return Err(Error::InvalidType(format!(
-                        "row {row}: ids must be str or int, got {}",
-                        type_name(&item)
-                    )))
-                    .py_err(py);
-                }
+                out.push(id_of(py, &item?, row)?);
             }
             Some(out)
         }
@@ -604,7 +698,7 @@ pub fn pack_columns(
     let records = py
         .detach(|| {
             pack::pack(
-                &table,
+                table,
                 ids.as_deref(),
                 &prompt_core,
                 &info,
@@ -614,7 +708,10 @@ pub fn pack_columns(
             )
         })
         .py_err(py)?;
-    Ok(PyRecords { inner: records })
+    Ok(PyRecords {
+        inner: records,
+        anchors: Arc::new(anchors),
+    })
 }
 
 /// Validates batch input (a file, a folder of job folders, or bytes); returns a report dict.
