@@ -63,6 +63,27 @@ impl Text<'_> {
         }
     }
 
+    /// [`Text::push_json`] without counting the classes (for text already measured).
+    pub fn push_json_uncounted(&self, out: &mut Vec<u8>) {
+        match self {
+            Text::Utf8(s) => utf8::push_json_utf8(out, s, &mut [0; 4]),
+            Text::Latin1(b) => utf8::push_json_uncounted(out, b),
+            Text::Ucs2(u) => utf8::push_json_uncounted(out, u),
+            Text::Ucs4(c) => utf8::push_json_uncounted(out, c),
+        }
+    }
+
+    /// The exact length of what [`Text::push_json`] writes, with its byte classes added to
+    /// `classes`, without writing it.
+    pub fn json_measure(&self, classes: &mut utf8::Classes) -> usize {
+        match self {
+            Text::Utf8(s) => utf8::json_measure_utf8(s, classes),
+            Text::Latin1(b) => utf8::json_measure(b, classes),
+            Text::Ucs2(u) => utf8::json_measure(u, classes),
+            Text::Ucs4(c) => utf8::json_measure(c, classes),
+        }
+    }
+
     /// Appends the text's UTF-8 escaped as the inside of a JSON string and adds its byte
     /// classes (for the token estimate) to `classes`.
     pub fn push_json(&self, out: &mut Vec<u8>, classes: &mut utf8::Classes) {

@@ -55,6 +55,12 @@ impl Unit for u32 {
     }
 }
 
+/// What the writers write: plain UTF-8, or escaped for JSON with or without counting the
+/// classes of the text.
+const PLAIN: u8 = 0;
+const COUNTED: u8 = 1;
+const ESCAPED: u8 = 2;
+
 /// Bytes the vector writers may store past the end of what they have written (one 64-byte
 /// store, of which only the first bytes count).
 const SLACK: usize = 64;
@@ -106,19 +112,24 @@ fn push_str<U: Unit>(out: &mut String, src: &[U]) {
     };
     // SAFETY: the plain writers write valid UTF-8 only, and `set_len` covers just what they
     // wrote.
-    unsafe { push_units::<U, false>(out.as_mut_vec(), src, &mut [0; 4], size) }
+    unsafe { push_units::<U, PLAIN>(out.as_mut_vec(), src, &mut [0; 4], size) }
 }
 
 /// Appends `src` as the inside of a JSON string (what [`crate::pack::json::escaped`] writes for
 /// its UTF-8) and adds the classes of its UTF-8 to `classes`.
 pub fn push_json<U: Unit>(out: &mut Vec<u8>, src: &[U], classes: &mut Classes) {
-    push_units::<U, true>(out, src, classes, None);
+    push_units::<U, COUNTED>(out, src, classes, None);
+}
+
+/// [`push_json`] without counting classes (for text already measured).
+pub fn push_json_uncounted<U: Unit>(out: &mut Vec<u8>, src: &[U]) {
+    push_units::<U, ESCAPED>(out, src, &mut [0; 4], None);
 }
 
 /// Appends the UTF-8 (escaped for JSON with `JSON`) of `src`: each round reserves room for the
 /// rest at its plainest (`size`, or `MAX_UTF8` bytes a unit), and the writers stop where the
 /// room ends, which only escapes past the two-byte ones can make come early.
-fn push_units<U: Unit, const JSON: bool>(
+fn push_units<U: Unit, const MODE: u8>(
     out: &mut Vec<u8>,
     src: &[U],
     classes: &mut Classes,
@@ -138,7 +149,7 @@ fn push_units<U: Unit, const JSON: bool>(
         unsafe {
             let base = out.as_mut_ptr();
             let limit = base.add(out.capacity());
-            let (next, end) = encode::<U, JSON>(src, i, base.add(out.len()), limit, classes);
+            let (next, end) = encode::<U, MODE>(src, i, base.add(out.len()), limit, classes);
             out.set_len(end.offset_from(base) as usize);
             i = next;
         }
@@ -174,6 +185,87 @@ pub fn push_json_utf8(out: &mut Vec<u8>, src: &str, classes: &mut Classes) {
     }
 }
 
+/// The exact length of what [`push_json`] writes for `src`, with the classes of its UTF-8
+/// added to `classes`, without writing it: masks counted per 32 units (64 bytes) where the
+/// CPU has AVX-512, else the scalar count.
+pub fn json_measure<U: Unit>(src: &[U], classes: &mut Classes) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if avx512::available() {
+            // SAFETY: the CPU has the features the function was compiled for.
+            return unsafe { avx512::measure(src, classes) };
+        }
+    }
+    measure_scalar(src, 0, src.len(), classes).1
+}
+
+/// The exact length of what [`push_json_utf8`] writes for `src`, with its byte classes added
+/// to `classes`.
+pub fn json_measure_utf8(src: &str, classes: &mut Classes) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if avx512::available() {
+            // SAFETY: as in `json_measure`.
+            return unsafe { avx512::measure_utf8(src.as_bytes(), classes) };
+        }
+    }
+    let c = crate::simd::byte_classes(src.as_bytes());
+    for k in 0..4 {
+        classes[k] += c[k];
+    }
+    src.bytes().map(json_ascii_len).sum()
+}
+
+/// The bytes JSON takes for a byte below 0x80 (1, 2 for a short escape, 6 for `\u00XX`), or 1.
+#[inline(always)]
+fn json_ascii_len(c: u8) -> usize {
+    if c >= 0x20 && c != b'"' && c != b'\\' {
+        1
+    } else if SHORT_ESCAPE[c as usize] != 0 {
+        2
+    } else {
+        6
+    }
+}
+
+/// [`json_measure`] of `src[i..end]` one unit at a time (a surrogate pair straddling `end` is
+/// taken whole): the next unit and the length.
+fn measure_scalar<U: Unit>(
+    src: &[U],
+    mut i: usize,
+    end: usize,
+    classes: &mut Classes,
+) -> (usize, usize) {
+    let mut len = 0;
+    while i < end {
+        let c = src[i].get();
+        i += 1;
+        if c < 0x80 {
+            classes[0] += 1;
+            classes[1] += u64::from(c == 0x20 || (0x09..=0x0D).contains(&c));
+            len += json_ascii_len(c as u8);
+            continue;
+        }
+        let c = if (0xD800..0xE000).contains(&c) {
+            match src.get(i).map(|u| u.get()) {
+                Some(lo) if c < 0xDC00 && (0xDC00..0xE000).contains(&lo) => {
+                    i += 1;
+                    0x1_0000
+                }
+                _ => 0xFFFD,
+            }
+        } else if c > 0x10_FFFF {
+            0xFFFD
+        } else {
+            c
+        };
+        classes[2] += 1;
+        classes[3] += u64::from((0x3000..0xE000).contains(&c) || c >= 0xF000);
+        len += cost(c) as usize;
+    }
+    (i, len)
+}
+
 /// Bytes between `dst` and `limit`.
 #[inline(always)]
 fn room(dst: *mut u8, limit: *mut u8) -> usize {
@@ -185,7 +277,7 @@ fn room(dst: *mut u8, limit: *mut u8) -> usize {
 ///
 /// # Safety
 /// `dst..limit` must be writable; `i <= src.len()`.
-unsafe fn encode<U: Unit, const JSON: bool>(
+unsafe fn encode<U: Unit, const MODE: u8>(
     src: &[U],
     i: usize,
     dst: *mut u8,
@@ -195,13 +287,13 @@ unsafe fn encode<U: Unit, const JSON: bool>(
     #[cfg(target_arch = "x86_64")]
     {
         if avx512::available() {
-            return avx512::encode::<U, JSON>(src, i, dst, limit, classes);
+            return avx512::encode::<U, MODE>(src, i, dst, limit, classes);
         }
     }
     // A unit takes at most six bytes (a control character's escape); a surrogate pair that
     // straddles the end takes four more.
     let fit = room(dst, limit).saturating_sub(8) / 6;
-    scalar::<U, JSON>(src, i, src.len().min(i + fit), dst, classes)
+    scalar::<U, MODE>(src, i, src.len().min(i + fit), dst, classes)
 }
 
 /// The second byte of the two-byte JSON escape of an ASCII byte, or 0 when it has none
@@ -258,7 +350,7 @@ unsafe fn ascii_json(c: u8, dst: *mut u8) -> *mut u8 {
 /// # Safety
 /// `dst` must be valid for the bytes written (see [`bound`]); `i <= end <= src.len()`.
 #[inline]
-unsafe fn scalar<U: Unit, const JSON: bool>(
+unsafe fn scalar<U: Unit, const MODE: u8>(
     src: &[U],
     mut i: usize,
     end: usize,
@@ -269,13 +361,15 @@ unsafe fn scalar<U: Unit, const JSON: bool>(
         let c = src[i].get();
         i += 1;
         if c < 0x80 {
-            if JSON {
+            if MODE == COUNTED {
                 classes[0] += 1;
                 classes[1] += u64::from(c == 0x20 || (0x09..=0x0D).contains(&c));
-                dst = ascii_json(c as u8, dst);
-            } else {
+            }
+            if MODE == PLAIN {
                 *dst = c as u8;
                 dst = dst.add(1);
+            } else {
+                dst = ascii_json(c as u8, dst);
             }
             continue;
         }
@@ -292,7 +386,7 @@ unsafe fn scalar<U: Unit, const JSON: bool>(
         } else {
             c
         };
-        if JSON {
+        if MODE == COUNTED {
             classes[2] += 1;
             classes[3] += u64::from((0x3000..0xE000).contains(&c) || c >= 0xF000);
         }
@@ -322,18 +416,20 @@ mod avx512 {
     use std::arch::x86_64::{
         __m512i, _mm256_loadu_si256, _mm256_storeu_si256, _mm512_and_si512,
         _mm512_cmpeq_epi16_mask, _mm512_cmpeq_epi32_mask, _mm512_cmpeq_epi8_mask,
-        _mm512_cmpge_epu32_mask, _mm512_cmpge_epu8_mask, _mm512_cmpgt_epu32_mask,
-        _mm512_cmple_epu8_mask, _mm512_cmplt_epu16_mask, _mm512_cmplt_epu32_mask,
-        _mm512_cmplt_epu8_mask, _mm512_cmpneq_epi8_mask, _mm512_cvtepi16_epi8,
-        _mm512_cvtepu16_epi32, _mm512_cvtepu8_epi32, _mm512_loadu_si512, _mm512_mask_mov_epi32,
-        _mm512_mask_sub_epi32, _mm512_maskz_compress_epi8, _mm512_movepi8_mask, _mm512_or_si512,
-        _mm512_permutex2var_epi32, _mm512_reduce_add_epi32, _mm512_set1_epi16, _mm512_set1_epi32,
-        _mm512_set1_epi8, _mm512_setr_epi32, _mm512_setzero_si512, _mm512_slli_epi32,
-        _mm512_srli_epi32, _mm512_storeu_si512, _mm512_sub_epi32, _mm512_sub_epi8,
+        _mm512_cmpge_epu16_mask, _mm512_cmpge_epu32_mask, _mm512_cmpge_epu8_mask,
+        _mm512_cmpgt_epu32_mask, _mm512_cmple_epu8_mask, _mm512_cmplt_epu16_mask,
+        _mm512_cmplt_epu32_mask, _mm512_cmplt_epu8_mask, _mm512_cmpneq_epi16_mask,
+        _mm512_cmpneq_epi8_mask, _mm512_cvtepi16_epi8, _mm512_cvtepu16_epi32, _mm512_cvtepu8_epi32,
+        _mm512_loadu_si512, _mm512_mask_mov_epi32, _mm512_mask_sub_epi32,
+        _mm512_maskz_compress_epi8, _mm512_movepi8_mask, _mm512_multishift_epi64_epi8,
+        _mm512_or_si512, _mm512_permutex2var_epi32, _mm512_reduce_add_epi32, _mm512_set1_epi16,
+        _mm512_set1_epi32, _mm512_set1_epi64, _mm512_set1_epi8, _mm512_setr_epi32,
+        _mm512_setzero_si512, _mm512_slli_epi32, _mm512_srli_epi32, _mm512_storeu_si512,
+        _mm512_sub_epi16, _mm512_sub_epi32, _mm512_sub_epi8, _mm512_ternarylogic_epi32,
         _mm512_test_epi16_mask, _mm_loadu_si128,
     };
 
-    use super::{ascii_json, room, scalar, Classes, Unit, STEP_ROOM};
+    use super::{ascii_json, room, scalar, Classes, Unit, COUNTED, PLAIN, STEP_ROOM};
 
     #[cfg(test)]
     thread_local! {
@@ -348,6 +444,7 @@ mod avx512 {
         }
         std::is_x86_feature_detected!("avx512f")
             && std::is_x86_feature_detected!("avx512bw")
+            && std::is_x86_feature_detected!("avx512vbmi")
             && std::is_x86_feature_detected!("avx512vbmi2")
             && std::is_x86_feature_detected!("popcnt")
     }
@@ -392,7 +489,7 @@ mod avx512 {
 
     /// # Safety
     /// As [`super::encode`], on a CPU where [`available`] is true.
-    pub unsafe fn encode<U: Unit, const JSON: bool>(
+    pub unsafe fn encode<U: Unit, const MODE: u8>(
         src: &[U],
         i: usize,
         dst: *mut u8,
@@ -401,21 +498,21 @@ mod avx512 {
     ) -> (usize, *mut u8) {
         let n = src.len();
         match U::MAX_UTF8 {
-            2 => latin1::<JSON>(
+            2 => latin1::<MODE>(
                 std::slice::from_raw_parts(src.as_ptr().cast::<u8>(), n),
                 i,
                 dst,
                 limit,
                 classes,
             ),
-            3 => ucs2::<JSON>(
+            3 => ucs2::<MODE>(
                 std::slice::from_raw_parts(src.as_ptr().cast::<u16>(), n),
                 i,
                 dst,
                 limit,
                 classes,
             ),
-            _ => ucs4::<JSON>(
+            _ => ucs4::<MODE>(
                 std::slice::from_raw_parts(src.as_ptr().cast::<u32>(), n),
                 i,
                 dst,
@@ -428,7 +525,7 @@ mod avx512 {
     /// The tail after the vector steps (fewer than a step's units), by the scalar writer when
     /// the room holds its worst case; else it is left for the caller's next round.
     #[inline(always)]
-    unsafe fn tail<U: Unit, const JSON: bool>(
+    unsafe fn tail<U: Unit, const MODE: u8>(
         src: &[U],
         i: usize,
         dst: *mut u8,
@@ -436,7 +533,7 @@ mod avx512 {
         classes: &mut Classes,
     ) -> (usize, *mut u8) {
         if room(dst, limit) >= (src.len() - i) * 6 + 8 {
-            scalar::<U, JSON>(src, i, src.len(), dst, classes)
+            scalar::<U, MODE>(src, i, src.len(), dst, classes)
         } else {
             (i, dst)
         }
@@ -454,8 +551,8 @@ mod avx512 {
     /// controls with a short escape become their two-byte escapes, and the lanes' classes go
     /// to `tally`.
     #[inline]
-    #[target_feature(enable = "avx512f,avx512bw,avx512vbmi2,popcnt")]
-    unsafe fn encode16<const WIDE: bool, const CHECK: bool, const JSON: bool>(
+    #[target_feature(enable = "avx512f,avx512bw,avx512vbmi,avx512vbmi2,popcnt")]
+    unsafe fn encode16<const WIDE: bool, const CHECK: bool, const MODE: u8>(
         c: __m512i,
         dst: *mut u8,
         tally: &mut Tally,
@@ -472,27 +569,30 @@ mod avx512 {
         }
         let two = _mm512_cmpge_epu32_mask(c, set(0x80));
         let three = _mm512_cmpge_epu32_mask(c, set(0x800));
-        let low6 = set(0x3F);
-        let t0 = _mm512_and_si512(c, low6);
-        let t1 = _mm512_and_si512(_mm512_srli_epi32::<6>(c), low6);
-        // 110xxxxx 10xxxxxx and 1110xxxx 10xxxxxx 10xxxxxx, first byte lowest.
-        let b2 = _mm512_or_si512(
-            set(0x80C0),
-            _mm512_or_si512(_mm512_srli_epi32::<6>(c), _mm512_slli_epi32::<8>(t0)),
+        // One byte-field gather puts c >> 18, c >> 12, c >> 6 and c in the four bytes of each
+        // lane (`vpmultishiftqb`: the 8 bits from an offset); a lane's 4-, 3- or 2-byte form
+        // is then those bytes (shifted down by one or two) masked and tagged:
+        // 11110xxx 10xxxxxx 10xxxxxx 10xxxxxx, 1110xxxx 10xxxxxx 10xxxxxx, 110xxxxx 10xxxxxx,
+        // first byte lowest. `(x & a) | b` is one `vpternlogd` (0xEA).
+        let fields = _mm512_multishift_epi64_epi8(_mm512_set1_epi64(0x2026_2C32_0006_0C12), c);
+        let b3 = _mm512_ternarylogic_epi32::<0xEA>(
+            _mm512_srli_epi32::<8>(fields),
+            set(0x003F_3F0F),
+            set(0x0080_80E0),
         );
-        let b3 = _mm512_or_si512(
-            _mm512_or_si512(set(0x0080_80E0), _mm512_srli_epi32::<12>(c)),
-            _mm512_or_si512(_mm512_slli_epi32::<8>(t1), _mm512_slli_epi32::<16>(t0)),
+        let b2 = _mm512_ternarylogic_epi32::<0xEA>(
+            _mm512_srli_epi32::<16>(fields),
+            set(0x0000_3F1F),
+            set(0x0000_80C0),
         );
         let mut v = _mm512_mask_mov_epi32(c, two, b2);
         v = _mm512_mask_mov_epi32(v, three, b3);
         let mut keep = _mm512_mask_mov_epi32(set(0xFF), two, set(0xFFFF));
         keep = _mm512_mask_mov_epi32(keep, three, set(0x00FF_FFFF));
-        if JSON {
+        if MODE != PLAIN {
             let control = _mm512_cmplt_epu32_mask(c, set(0x20));
             let quote =
                 _mm512_cmpeq_epi32_mask(c, set(0x22)) | _mm512_cmpeq_epi32_mask(c, set(0x5C));
-            let mut space = _mm512_cmpeq_epi32_mask(c, set(0x20));
             if control | quote != 0 {
                 // The second escape byte of a control character, from a 32-entry table (the
                 // upper 16 are all 0: none of them has a short escape).
@@ -502,13 +602,16 @@ mod avx512 {
                     // Before any class is counted: the scalar path counts the block.
                     return None;
                 }
-                space |= _mm512_cmplt_epu32_mask(_mm512_sub_epi32(c, set(0x09)), set(5));
                 let second = _mm512_mask_mov_epi32(second, quote, c);
                 let escaped =
                     _mm512_or_si512(set(u32::from(b'\\')), _mm512_slli_epi32::<8>(second));
                 v = _mm512_mask_mov_epi32(v, control | quote, escaped);
                 keep = _mm512_mask_mov_epi32(keep, control | quote, set(0xFFFF));
             }
+        }
+        if MODE == COUNTED {
+            let space = _mm512_cmpeq_epi32_mask(c, set(0x20))
+                | _mm512_cmplt_epu32_mask(_mm512_sub_epi32(c, set(0x09)), set(5));
             // Lead bytes 0xE3..=0xED and 0xEF: U+3000..U+DFFF and U+F000.. (see `simd`).
             let cjk = _mm512_cmplt_epu32_mask(_mm512_sub_epi32(c, set(0x3000)), set(0xB000))
                 | _mm512_cmpge_epu32_mask(c, set(0xF000));
@@ -522,15 +625,8 @@ mod avx512 {
         if WIDE {
             let four = _mm512_cmpge_epu32_mask(c, set(0x1_0000));
             if four != 0 {
-                let t2 = _mm512_and_si512(_mm512_srli_epi32::<12>(c), low6);
-                // 11110xxx 10xxxxxx 10xxxxxx 10xxxxxx
-                let b4 = _mm512_or_si512(
-                    _mm512_or_si512(set(0x8080_80F0), _mm512_srli_epi32::<18>(c)),
-                    _mm512_or_si512(
-                        _mm512_slli_epi32::<8>(t2),
-                        _mm512_or_si512(_mm512_slli_epi32::<16>(t1), _mm512_slli_epi32::<24>(t0)),
-                    ),
-                );
+                let b4 =
+                    _mm512_ternarylogic_epi32::<0xEA>(fields, set(0x3F3F_3F07), set(0x8080_80F0));
                 v = _mm512_mask_mov_epi32(v, four, b4);
                 keep = _mm512_mask_mov_epi32(keep, four, set(u32::MAX));
             }
@@ -540,8 +636,8 @@ mod avx512 {
         Some(bytes.count_ones() as usize)
     }
 
-    #[target_feature(enable = "avx512f,avx512bw,avx512vbmi2,popcnt")]
-    unsafe fn latin1<const JSON: bool>(
+    #[target_feature(enable = "avx512f,avx512bw,avx512vbmi,avx512vbmi2,popcnt")]
+    unsafe fn latin1<const MODE: u8>(
         src: &[u8],
         mut i: usize,
         mut dst: *mut u8,
@@ -554,7 +650,7 @@ mod avx512 {
         while i + 64 <= n && room(dst, limit) >= STEP_ROOM {
             let v = _mm512_loadu_si512(p.add(i).cast());
             if _mm512_movepi8_mask(v) == 0 {
-                if !JSON {
+                if MODE == PLAIN {
                     _mm512_storeu_si512(dst.cast(), v);
                     dst = dst.add(64);
                     i += 64;
@@ -565,10 +661,12 @@ mod avx512 {
                     | _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'\\' as i8));
                 if special == 0 {
                     _mm512_storeu_si512(dst.cast(), v);
-                    tally.ascii += 64;
-                    tally.space += u64::from(
-                        _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b' ' as i8)).count_ones(),
-                    );
+                    if MODE == COUNTED {
+                        tally.ascii += 64;
+                        tally.space += u64::from(
+                            _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b' ' as i8)).count_ones(),
+                        );
+                    }
                     dst = dst.add(64);
                     i += 64;
                     continue;
@@ -577,19 +675,19 @@ mod avx512 {
             // Four steps of 16 write at most 4 x 96 bytes: within the room checked above.
             for _ in 0..4 {
                 let c = _mm512_cvtepu8_epi32(_mm_loadu_si128(p.add(i).cast()));
-                match encode16::<false, false, JSON>(c, dst, &mut tally) {
+                match encode16::<false, false, MODE>(c, dst, &mut tally) {
                     Some(k) => dst = dst.add(k),
-                    None => dst = scalar::<u8, JSON>(src, i, i + 16, dst, classes).1,
+                    None => dst = scalar::<u8, MODE>(src, i, i + 16, dst, classes).1,
                 }
                 i += 16;
             }
         }
         tally.fold(classes);
-        tail::<u8, JSON>(src, i, dst, limit, classes)
+        tail::<u8, MODE>(src, i, dst, limit, classes)
     }
 
-    #[target_feature(enable = "avx512f,avx512bw,avx512vbmi2,popcnt")]
-    unsafe fn ucs2<const JSON: bool>(
+    #[target_feature(enable = "avx512f,avx512bw,avx512vbmi,avx512vbmi2,popcnt")]
+    unsafe fn ucs2<const MODE: u8>(
         src: &[u16],
         mut i: usize,
         mut dst: *mut u8,
@@ -602,12 +700,12 @@ mod avx512 {
         while i + 32 <= n && room(dst, limit) >= STEP_ROOM {
             let v = _mm512_loadu_si512(p.add(i).cast());
             let mut ascii = _mm512_test_epi16_mask(v, _mm512_set1_epi16(0xFF80_u16 as i16)) == 0;
-            if JSON && ascii {
+            if MODE != PLAIN && ascii {
                 ascii = (_mm512_cmplt_epu16_mask(v, _mm512_set1_epi16(0x20))
                     | _mm512_cmpeq_epi16_mask(v, _mm512_set1_epi16(0x22))
                     | _mm512_cmpeq_epi16_mask(v, _mm512_set1_epi16(0x5C)))
                     == 0;
-                if ascii {
+                if MODE == COUNTED && ascii {
                     tally.ascii += 32;
                     tally.space +=
                         u64::from(_mm512_cmpeq_epi16_mask(v, _mm512_set1_epi16(0x20)).count_ones());
@@ -622,27 +720,27 @@ mod avx512 {
             // Two steps of 16 (at most 2 x 100 bytes, within the room checked above), unless
             // the first sends its block to the scalar path.
             let c = _mm512_cvtepu16_epi32(_mm256_loadu_si256(p.add(i).cast()));
-            if let Some(k) = encode16::<false, true, JSON>(c, dst, &mut tally) {
+            if let Some(k) = encode16::<false, true, MODE>(c, dst, &mut tally) {
                 dst = dst.add(k);
                 i += 16;
             } else {
-                (i, dst) = scalar::<u16, JSON>(src, i, i + 16, dst, classes);
+                (i, dst) = scalar::<u16, MODE>(src, i, i + 16, dst, classes);
                 continue;
             }
             let c = _mm512_cvtepu16_epi32(_mm256_loadu_si256(p.add(i).cast()));
-            if let Some(k) = encode16::<false, true, JSON>(c, dst, &mut tally) {
+            if let Some(k) = encode16::<false, true, MODE>(c, dst, &mut tally) {
                 dst = dst.add(k);
                 i += 16;
             } else {
-                (i, dst) = scalar::<u16, JSON>(src, i, i + 16, dst, classes);
+                (i, dst) = scalar::<u16, MODE>(src, i, i + 16, dst, classes);
             }
         }
         tally.fold(classes);
-        tail::<u16, JSON>(src, i, dst, limit, classes)
+        tail::<u16, MODE>(src, i, dst, limit, classes)
     }
 
-    #[target_feature(enable = "avx512f,avx512bw,avx512vbmi2,popcnt")]
-    unsafe fn ucs4<const JSON: bool>(
+    #[target_feature(enable = "avx512f,avx512bw,avx512vbmi,avx512vbmi2,popcnt")]
+    unsafe fn ucs4<const MODE: u8>(
         src: &[u32],
         mut i: usize,
         mut dst: *mut u8,
@@ -654,15 +752,194 @@ mod avx512 {
         let mut tally = Tally::new();
         while i + 16 <= n && room(dst, limit) >= STEP_ROOM {
             let c = _mm512_loadu_si512(p.add(i).cast());
-            if let Some(k) = encode16::<true, true, JSON>(c, dst, &mut tally) {
+            if let Some(k) = encode16::<true, true, MODE>(c, dst, &mut tally) {
                 dst = dst.add(k);
                 i += 16;
             } else {
-                (i, dst) = scalar::<u32, JSON>(src, i, i + 16, dst, classes);
+                (i, dst) = scalar::<u32, MODE>(src, i, i + 16, dst, classes);
             }
         }
         tally.fold(classes);
-        tail::<u32, JSON>(src, i, dst, limit, classes)
+        tail::<u32, MODE>(src, i, dst, limit, classes)
+    }
+
+    /// [`super::json_measure`]: UCS-2 32 units a step, Latin-1 64, UCS-4 16; a step that holds
+    /// a surrogate (or a value past U+10FFFF) is counted by the scalar path.
+    #[target_feature(enable = "avx512f,avx512bw,popcnt")]
+    pub unsafe fn measure<U: Unit>(src: &[U], classes: &mut Classes) -> usize {
+        let n = src.len();
+        let (mut i, mut len) = (0usize, 0usize);
+        let (mut lead, mut space, mut cjk, mut units) = (0u32, 0u32, 0u32, 0u32);
+        let fold = |classes: &mut Classes, lead: u32, space: u32, cjk: u32, units: u32| {
+            classes[0] += u64::from(units - lead);
+            classes[1] += u64::from(space);
+            classes[2] += u64::from(lead);
+            classes[3] += u64::from(cjk);
+        };
+        match U::MAX_UTF8 {
+            2 => {
+                let p = src.as_ptr().cast::<u8>();
+                while i + 64 <= n {
+                    let v = _mm512_loadu_si512(p.add(i).cast());
+                    let two = _mm512_movepi8_mask(v);
+                    let control = _mm512_cmplt_epu8_mask(v, _mm512_set1_epi8(0x20));
+                    let quote = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'"' as i8))
+                        | _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'\\' as i8));
+                    let mut blank = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b' ' as i8));
+                    len += 64 + (two.count_ones() + (control | quote).count_ones()) as usize;
+                    if control != 0 {
+                        let t = _mm512_sub_epi8(v, _mm512_set1_epi8(8));
+                        let short = _mm512_cmplt_epu8_mask(t, _mm512_set1_epi8(6))
+                            & _mm512_cmpneq_epi8_mask(v, _mm512_set1_epi8(0x0B));
+                        len += 4 * (control & !short).count_ones() as usize;
+                        blank |= _mm512_cmplt_epu8_mask(
+                            _mm512_sub_epi8(v, _mm512_set1_epi8(9)),
+                            _mm512_set1_epi8(5),
+                        );
+                    }
+                    lead += two.count_ones();
+                    space += blank.count_ones();
+                    units += 64;
+                    i += 64;
+                }
+            }
+            3 => {
+                let p = src.as_ptr().cast::<u16>();
+                while i + 32 <= n {
+                    let v = _mm512_loadu_si512(p.add(i).cast());
+                    let surrogate = _mm512_cmpeq_epi16_mask(
+                        _mm512_and_si512(v, _mm512_set1_epi16(0xF800_u16 as i16)),
+                        _mm512_set1_epi16(0xD800_u16 as i16),
+                    );
+                    if surrogate != 0 {
+                        let (next, l) = super::measure_scalar(src, i, i + 32, classes);
+                        len += l;
+                        i = next;
+                        continue;
+                    }
+                    let two = _mm512_cmpge_epu16_mask(v, _mm512_set1_epi16(0x80));
+                    let three = _mm512_cmpge_epu16_mask(v, _mm512_set1_epi16(0x800));
+                    let control = _mm512_cmplt_epu16_mask(v, _mm512_set1_epi16(0x20));
+                    let quote = _mm512_cmpeq_epi16_mask(v, _mm512_set1_epi16(0x22))
+                        | _mm512_cmpeq_epi16_mask(v, _mm512_set1_epi16(0x5C));
+                    let mut blank = _mm512_cmpeq_epi16_mask(v, _mm512_set1_epi16(0x20));
+                    len += 32
+                        + (two.count_ones() + three.count_ones() + (control | quote).count_ones())
+                            as usize;
+                    if control != 0 {
+                        let t = _mm512_sub_epi16(v, _mm512_set1_epi16(8));
+                        let short = _mm512_cmplt_epu16_mask(t, _mm512_set1_epi16(6))
+                            & _mm512_cmpneq_epi16_mask(v, _mm512_set1_epi16(0x0B));
+                        len += 4 * (control & !short).count_ones() as usize;
+                        blank |= _mm512_cmplt_epu16_mask(
+                            _mm512_sub_epi16(v, _mm512_set1_epi16(9)),
+                            _mm512_set1_epi16(5),
+                        );
+                    }
+                    // Lead bytes 0xE3..=0xED and 0xEF: U+3000..U+DFFF and U+F000.. (see `simd`).
+                    let wide = _mm512_cmplt_epu16_mask(
+                        _mm512_sub_epi16(v, _mm512_set1_epi16(0x3000)),
+                        _mm512_set1_epi16(0xB000_u16 as i16),
+                    ) | _mm512_cmpge_epu16_mask(v, _mm512_set1_epi16(0xF000_u16 as i16));
+                    lead += two.count_ones();
+                    space += blank.count_ones();
+                    cjk += wide.count_ones();
+                    units += 32;
+                    i += 32;
+                }
+            }
+            _ => {
+                let p = src.as_ptr().cast::<u32>();
+                while i + 16 <= n {
+                    let c = _mm512_loadu_si512(p.add(i).cast());
+                    let bad =
+                        _mm512_cmpeq_epi32_mask(_mm512_and_si512(c, set(0xFFFF_F800)), set(0xD800))
+                            | _mm512_cmpgt_epu32_mask(c, set(0x10_FFFF));
+                    let control = _mm512_cmplt_epu32_mask(c, set(0x20));
+                    if bad | control != 0 {
+                        let (next, l) = super::measure_scalar(src, i, i + 16, classes);
+                        len += l;
+                        i = next;
+                        continue;
+                    }
+                    let two = _mm512_cmpge_epu32_mask(c, set(0x80));
+                    let three = _mm512_cmpge_epu32_mask(c, set(0x800));
+                    let four = _mm512_cmpge_epu32_mask(c, set(0x1_0000));
+                    let quote = _mm512_cmpeq_epi32_mask(c, set(0x22))
+                        | _mm512_cmpeq_epi32_mask(c, set(0x5C));
+                    let blank = _mm512_cmpeq_epi32_mask(c, set(0x20));
+                    let wide =
+                        _mm512_cmplt_epu32_mask(_mm512_sub_epi32(c, set(0x3000)), set(0xB000))
+                            | _mm512_cmpge_epu32_mask(c, set(0xF000));
+                    len += 16
+                        + (two.count_ones()
+                            + three.count_ones()
+                            + four.count_ones()
+                            + quote.count_ones()) as usize;
+                    lead += two.count_ones();
+                    space += blank.count_ones();
+                    cjk += wide.count_ones();
+                    units += 16;
+                    i += 16;
+                    // Keep the u32 sums far from overflow.
+                    if units > 1 << 30 {
+                        fold(classes, lead, space, cjk, units);
+                        (lead, space, cjk, units) = (0, 0, 0, 0);
+                    }
+                }
+            }
+        }
+        fold(classes, lead, space, cjk, units);
+        len + super::measure_scalar(src, i, n, classes).1
+    }
+
+    /// [`super::json_measure_utf8`], 64 bytes a step.
+    #[target_feature(enable = "avx512f,avx512bw,popcnt")]
+    pub unsafe fn measure_utf8(src: &[u8], classes: &mut Classes) -> usize {
+        let n = src.len();
+        let p = src.as_ptr();
+        let (mut i, mut len) = (0usize, 0usize);
+        let (mut ascii, mut white, mut lead, mut cjk_total) = (0u64, 0u64, 0u64, 0u64);
+        while i + 64 <= n {
+            let v = _mm512_loadu_si512(p.add(i).cast());
+            let control = _mm512_cmplt_epu8_mask(v, _mm512_set1_epi8(0x20));
+            let quote = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'"' as i8))
+                | _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'\\' as i8));
+            let mut blank = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b' ' as i8));
+            len += 64 + (control | quote).count_ones() as usize;
+            if control != 0 {
+                let t = _mm512_sub_epi8(v, _mm512_set1_epi8(8));
+                let short = _mm512_cmplt_epu8_mask(t, _mm512_set1_epi8(6))
+                    & _mm512_cmpneq_epi8_mask(v, _mm512_set1_epi8(0x0B));
+                len += 4 * (control & !short).count_ones() as usize;
+                blank |= _mm512_cmplt_epu8_mask(
+                    _mm512_sub_epi8(v, _mm512_set1_epi8(9)),
+                    _mm512_set1_epi8(5),
+                );
+            }
+            let cjk = _mm512_cmpge_epu8_mask(v, _mm512_set1_epi8(0xE3_u8 as i8))
+                & _mm512_cmple_epu8_mask(v, _mm512_set1_epi8(0xF7_u8 as i8))
+                & _mm512_cmpneq_epi8_mask(v, _mm512_set1_epi8(0xEE_u8 as i8));
+            ascii += u64::from((!_mm512_movepi8_mask(v)).count_ones());
+            white += u64::from(blank.count_ones());
+            lead +=
+                u64::from(_mm512_cmpge_epu8_mask(v, _mm512_set1_epi8(0xC0_u8 as i8)).count_ones());
+            cjk_total += u64::from(cjk.count_ones());
+            i += 64;
+        }
+        classes[0] += ascii;
+        classes[1] += white;
+        classes[2] += lead;
+        classes[3] += cjk_total;
+        let tail = &src[i..];
+        let c = crate::simd::byte_classes(tail);
+        for k in 0..4 {
+            classes[k] += c[k];
+        }
+        len + tail
+            .iter()
+            .map(|&b| super::json_ascii_len(b))
+            .sum::<usize>()
     }
 
     /// UTF-8 escaped for JSON from byte `i`, 64 bytes a step, while there is room before
@@ -776,23 +1053,49 @@ mod tests {
         (out, crate::simd::byte_classes(text.as_bytes()))
     }
 
-    fn scalar_only<U: Unit, const JSON: bool>(src: &[U]) -> (Vec<u8>, Classes) {
+    fn scalar_only<U: Unit, const MODE: u8>(src: &[U]) -> (Vec<u8>, Classes) {
         let mut v = vec![0u8; src.len() * 6 + SLACK];
         let mut classes = [0; 4];
         // SAFETY: `v` has room for the bound.
         let n = unsafe {
-            let (_, end) = scalar::<U, JSON>(src, 0, src.len(), v.as_mut_ptr(), &mut classes);
+            let (_, end) = scalar::<U, MODE>(src, 0, src.len(), v.as_mut_ptr(), &mut classes);
             end.offset_from(v.as_ptr()) as usize
         };
         v.truncate(n);
         (v, classes)
     }
 
+    /// What `push_json` writes and counts, checked against what `json_measure` counts.
     fn json_of<U: Unit>(src: &[U]) -> (Vec<u8>, Classes) {
         let mut out = b"x".to_vec();
         let mut classes = [0; 4];
         push_json(&mut out, src, &mut classes);
+        let mut measured = [0; 4];
+        assert_eq!(
+            json_measure(src, &mut measured),
+            out.len() - 1,
+            "measured length"
+        );
+        assert_eq!(measured, classes, "measured classes");
+        let mut uncounted = b"x".to_vec();
+        push_json_uncounted(&mut uncounted, src);
+        assert_eq!(uncounted, out, "uncounted");
         (out[1..].to_vec(), classes)
+    }
+
+    /// The same for UTF-8 text.
+    fn json_of_utf8(text: &str) -> (Vec<u8>, Classes) {
+        let mut out = Vec::new();
+        let mut classes = [0; 4];
+        push_json_utf8(&mut out, text, &mut classes);
+        let mut measured = [0; 4];
+        assert_eq!(
+            json_measure_utf8(text, &mut measured),
+            out.len(),
+            "measured length"
+        );
+        assert_eq!(measured, classes, "measured classes");
+        (out, classes)
     }
 
     /// Code points drawn from every UTF-8 length, surrogates (paired and lone), ASCII runs,
@@ -866,14 +1169,14 @@ mod tests {
             push_ucs4(&mut got, &wide);
             assert_eq!(&got[1..], want, "ucs4 seed {seed}");
             assert_eq!(
-                scalar_only::<_, false>(&wide).0,
+                scalar_only::<_, PLAIN>(&wide).0,
                 want.as_bytes(),
                 "ucs4 scalar {seed}"
             );
             let json = json_reference(&want);
             assert_eq!(json_of(&wide), json, "ucs4 json seed {seed}");
             assert_eq!(
-                scalar_only::<_, true>(&wide),
+                scalar_only::<_, COUNTED>(&wide),
                 json,
                 "ucs4 json scalar {seed}"
             );
@@ -885,7 +1188,7 @@ mod tests {
             push_ucs2(&mut got, &narrow);
             assert_eq!(got, want, "ucs2 seed {seed}");
             assert_eq!(
-                scalar_only::<_, false>(&narrow).0,
+                scalar_only::<_, PLAIN>(&narrow).0,
                 want.as_bytes(),
                 "ucs2 scalar {seed}"
             );
@@ -893,7 +1196,7 @@ mod tests {
             let json = json_reference(&want);
             assert_eq!(json_of(&narrow), json, "ucs2 json seed {seed}");
             assert_eq!(
-                scalar_only::<_, true>(&narrow),
+                scalar_only::<_, COUNTED>(&narrow),
                 json,
                 "ucs2 json scalar {seed}"
             );
@@ -905,7 +1208,7 @@ mod tests {
             push_latin1(&mut got, &latin);
             assert_eq!(got, want, "latin1 seed {seed}");
             assert_eq!(
-                scalar_only::<_, false>(&latin).0,
+                scalar_only::<_, PLAIN>(&latin).0,
                 want.as_bytes(),
                 "latin1 scalar {seed}"
             );
@@ -913,7 +1216,7 @@ mod tests {
             let json = json_reference(&want);
             assert_eq!(json_of(&latin), json, "latin1 json seed {seed}");
             assert_eq!(
-                scalar_only::<_, true>(&latin),
+                scalar_only::<_, COUNTED>(&latin),
                 json,
                 "latin1 json scalar {seed}"
             );
@@ -974,10 +1277,7 @@ mod tests {
                 let latin: Vec<u8> = text.chars().map(|c| u32::from(c) as u8).collect();
                 assert_eq!(json_of(&latin), json_reference(&text), "{mix:?} latin1");
             }
-            let mut out = Vec::new();
-            let mut classes = [0; 4];
-            push_json_utf8(&mut out, &text, &mut classes);
-            assert_eq!((out, classes), json_reference(&text), "{mix:?} utf8");
+            assert_eq!(json_of_utf8(&text), json_reference(&text), "{mix:?} utf8");
         }
     }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 from pathlib import Path
@@ -335,6 +336,46 @@ def test_a_prompt_of_only_unicode_spaces_is_empty() -> None:
     for blank in ["\u3000\u00a0 \n", " \t"]:
         with pytest.raises(InputError, match=r'row 0 \(id "a"\): the user prompt is empty'):
             bb.pack([{"id": "a", "content": blank}], prompt=prompt, model=model)
+
+
+def test_records_outlive_their_table(tmp_path: Path) -> None:
+    # Lines are rendered when written, from the cells the records keep: dropping the table (or,
+    # for pyarrow, the only Python strings of its cells) and reusing the freed memory must not
+    # change a byte; exclude() shares what it keeps.
+    def rows() -> list[dict[str, Any]]:
+        return [
+            {"id": f"r{i}", "title": f"題 {i}", "content": "日本語の本文 “quoted” " * 40 + str(i)}
+            for i in range(300)
+        ]
+
+    for table in (rows(), pa.Table.from_pylist(rows())):
+        recs = bb.pack(table, prompt=bb.Prompt(user=USER), model=HAIKU)
+        want = [json.loads(x) for x in recs.to_jsonl().splitlines()]
+        del table
+        gc.collect()
+        junk = [("x" * 999 + str(i)) * 3 for i in range(20_000)]
+        assert [json.loads(x) for x in recs.to_jsonl().splitlines()] == want
+        rest = recs.exclude(["r0", "r7"])
+        del recs
+        gc.collect()
+        out = tmp_path / str(len(junk) + len(want))
+        shards = rest.write(out, overwrite=True)
+        lines = b"".join(s.path.read_bytes() for s in shards).splitlines()
+        assert [json.loads(x) for x in lines] == [
+            w for w in want if w["recordId"] not in ("r0", "r7")
+        ]
+        assert sum(s.bytes for s in shards) == sum(len(x) + 1 for x in lines)
+        del junk
+
+
+def test_written_files_are_the_jsonl_in_blocks(tmp_path: Path) -> None:
+    # Files are rendered in parts of ~256 KB, eight at a time, and written in order: a file of
+    # many parts must be to_jsonl() byte for byte.
+    rows = [{"id": i, "title": "t", "content": f"本文 {i} " * 400} for i in range(3000)]
+    recs = bb.pack(rows, prompt=bb.Prompt(user=USER), model=HAIKU)
+    shards = recs.write(tmp_path)
+    assert b"".join(s.path.read_bytes() for s in shards) == recs.to_jsonl()
+    assert len(recs.to_jsonl()) > 8 * 256 * 1024 * 2
 
 
 # --- bad input -----------------------------------------------------------------------------

@@ -31,7 +31,6 @@ enum Piece {
     Field(usize),
 }
 
-
 /// A prompt: templates for the system and user turns plus the generation settings.
 #[derive(Clone, Debug)]
 pub struct Prompt {
@@ -128,9 +127,13 @@ struct Rendered {
     system_tokens: u64,
 }
 
-impl<'a> Source<'a> {
+impl Source<'_> {
     /// A row's cells by field: cleaned text where there is some, else the table's.
-    fn cells<'s>(&'s self, row: usize, cleaned: Option<&'s [Option<String>]>) -> Vec<Option<Text<'s>>> {
+    fn cells<'s>(
+        &'s self,
+        row: usize,
+        cleaned: Option<&'s [Option<String>]>,
+    ) -> Vec<Option<Text<'s>>> {
         (0..self.fields.len())
             .map(|k| {
                 if let Some(Some(c)) = cleaned.map(|c| &c[k]) {
@@ -143,10 +146,22 @@ impl<'a> Source<'a> {
             .collect()
     }
 
-    /// Appends the line of record `id` (without its newline) from its cells.
-    fn render(&self, id: &str, cells: &[Option<Text<'_>>], out: &mut Vec<u8>) -> Rendered {
+    /// Appends the line of record `id` (without its newline) from its cells; with `count`,
+    /// the user text's classes are counted.
+    fn render(
+        &self,
+        id: &str,
+        cells: &[Option<Text<'_>>],
+        out: &mut Vec<u8>,
+        count: bool,
+    ) -> Rendered {
         let value = |name: &str, out: &mut String| {
-            if let Some(Some(text)) = self.fields.iter().position(|f| f == name).map(|k| &cells[k]) {
+            if let Some(Some(text)) = self
+                .fields
+                .iter()
+                .position(|f| f == name)
+                .map(|k| &cells[k])
+            {
                 text.push_to(out);
             }
         };
@@ -163,28 +178,70 @@ impl<'a> Source<'a> {
         out.extend_from_slice(b"{\"recordId\":");
         json::string(out, id);
         out.extend_from_slice(b",\"modelInput\":");
-        body::write(out, self.family, self.invocation, &self.settings, system, &mut |out| {
-            for p in &self.pieces {
-                match p {
-                    Piece::Literal(escaped, c) => {
-                        out.extend_from_slice(escaped);
-                        for (sum, n) in classes.iter_mut().zip(c) {
-                            *sum += n;
+        body::write(
+            out,
+            self.family,
+            self.invocation,
+            &self.settings,
+            system,
+            &mut |out| {
+                for p in &self.pieces {
+                    match p {
+                        Piece::Literal(escaped, c) => {
+                            out.extend_from_slice(escaped);
+                            for (sum, n) in classes.iter_mut().zip(c) {
+                                *sum += n;
+                            }
                         }
-                    }
-                    Piece::Field(k) => {
-                        if let Some(text) = &cells[*k] {
-                            text.push_json(out, &mut classes);
-                        }
+                        Piece::Field(k) => match &cells[*k] {
+                            Some(text) if count => text.push_json(out, &mut classes),
+                            Some(text) => text.push_json_uncounted(out),
+                            None => {}
+                        },
                     }
                 }
-            }
-        });
+            },
+        );
         out.push(b'}');
         Rendered {
             classes,
             system_tokens: dynamic.as_deref().map_or(0, tokens::estimate),
         }
+    }
+
+    /// What [`Source::render`] gives for these cells, without rendering: the line's length
+    /// (`base`, the length of the line with an empty id and no cells, plus the id and each
+    /// cell as escaped) and its classes. A system prompt with placeholders is rendered.
+    fn measure(&self, base: usize, id: &str, cells: &[Option<Text<'_>>]) -> (usize, Rendered) {
+        if self.system.is_some() && self.fixed_system.is_none() {
+            return with_line(|line| {
+                let r = self.render(id, cells, line, true);
+                (line.len(), r)
+            });
+        }
+        let mut classes: utf8::Classes = [0; 4];
+        let mut len = base + utf8::json_measure_utf8(id, &mut [0; 4]);
+        for p in &self.pieces {
+            match p {
+                Piece::Literal(_, c) => {
+                    for (sum, n) in classes.iter_mut().zip(c) {
+                        *sum += n;
+                    }
+                }
+                Piece::Field(k) => {
+                    if let Some(text) = &cells[*k] {
+                        len += text.json_measure(&mut classes);
+                    }
+                }
+            }
+        }
+        (
+            len,
+            Rendered {
+                classes,
+                system_tokens: 0,
+            },
+        )
     }
 
     /// True when the user text of these cells is empty once trimmed (`classes` are its byte
@@ -196,7 +253,12 @@ impl<'a> Source<'a> {
             && (lead == 0 || {
                 let mut user = String::new();
                 self.user.render_into(&mut user, |name, out| {
-                    if let Some(Some(text)) = self.fields.iter().position(|f| f == name).map(|k| &cells[k]) {
+                    if let Some(Some(text)) = self
+                        .fields
+                        .iter()
+                        .position(|f| f == name)
+                        .map(|k| &cells[k])
+                    {
                         text.push_to(out);
                     }
                 });
@@ -433,7 +495,11 @@ pub fn pack<'a>(
         .filter(|t| t.is_static())
         .map(|t| t.render(|_| ""));
     let fixed_tokens = fixed_system.as_deref().map_or(0, tokens::estimate)
-        + prompt.settings.prefill.as_deref().map_or(0, tokens::estimate);
+        + prompt
+            .settings
+            .prefill
+            .as_deref()
+            .map_or(0, tokens::estimate);
     // The user template's pieces: literals escaped (and their byte classes counted) once,
     // placeholders as the index of their field.
     let pieces: Vec<Piece> = prompt
@@ -462,9 +528,13 @@ pub fn pack<'a>(
         field_cols,
         cleaned: Vec::new(),
     };
-    // Every line is rendered once here, into a buffer each worker reuses: measured, its
-    // tokens counted, checked; its `clean=` cells made and kept.
+    // Every line is measured here (its tokens counted, its text checked, its `clean=` cells
+    // made and kept); it is rendered when written.
     let src = &source;
+    let base = with_line(|line| {
+        src.render("", &vec![None; src.fields.len()], line, false);
+        line.len()
+    });
     let results: Vec<Result<(Record, Option<Vec<Option<String>>>), Error>> = (0..src.table.rows)
         .into_par_iter()
         .with_min_len(16)
@@ -484,10 +554,7 @@ pub fn pack<'a>(
                 }
             }
             let cells = src.cells(row, cleaned.as_deref());
-            let (len, rendered) = with_line(|line| {
-                let r = src.render(&ids[row], &cells, line);
-                (line.len(), r)
-            });
+            let (len, rendered) = src.measure(base, &ids[row], &cells);
             // Bedrock rejects an empty message or inputText; say so now, not in the job.
             if src.blank(&cells, rendered.classes) {
                 return Err(Error::InvalidInput(format!(
@@ -540,7 +607,7 @@ impl Records<'_> {
         let src = &self.source;
         let cleaned = src.cleaned.get(r.row).filter(|c| !c.is_empty());
         let cells = src.cells(r.row, cleaned.map(Vec::as_slice));
-        src.render(&r.id, &cells, out);
+        src.render(&r.id, &cells, out, false);
     }
 
     /// Record `i`'s line, without its newline.
@@ -567,15 +634,18 @@ impl Records<'_> {
             pieces.push((i, piece));
             rest = tail;
         }
-        pieces.into_par_iter().with_min_len(16).for_each(|(i, piece)| {
-            with_line(|line| {
-                self.render(i, line);
-                line.push(b'\n');
-                // Rendering is deterministic: the line is what packing measured.
-                assert_eq!(line.len(), piece.len(), "record {i} rendered another size");
-                piece.copy_from_slice(line);
+        pieces
+            .into_par_iter()
+            .with_min_len(16)
+            .for_each(|(i, piece)| {
+                with_line(|line| {
+                    self.render(i, line);
+                    line.push(b'\n');
+                    // Rendering is deterministic: the line is what packing measured.
+                    assert_eq!(line.len(), piece.len(), "record {i} rendered another size");
+                    piece.copy_from_slice(line);
+                });
             });
-        });
     }
 
     /// All lines, each ending in `\n`.
@@ -585,41 +655,64 @@ impl Records<'_> {
         out
     }
 
-    /// Writes records `range` as JSONL to `w`: blocks of about 2 MB are rendered in parallel,
-    /// the next one while the one before is written.
-    pub fn write_jsonl(&self, range: Range<usize>, w: &mut (impl std::io::Write + Send)) -> std::io::Result<()> {
-        const BLOCK: usize = 2 << 20;
-        let mut blocks: Vec<Range<usize>> = Vec::new();
+    /// Writes records `range` as JSONL to `w`. Parts of about 256 KB are rendered in
+    /// parallel, each into a buffer that is reused, eight at a time; the next eight are
+    /// rendered while the eight before are written.
+    pub fn write_jsonl(
+        &self,
+        range: Range<usize>,
+        w: &mut (impl std::io::Write + Send),
+    ) -> std::io::Result<()> {
+        const PART: usize = 256 << 10;
+        const PARTS: usize = 8;
+        let mut parts: Vec<Range<usize>> = Vec::new();
         let (mut start, mut size) = (range.start, 0);
         for i in range.clone() {
             size += self.records[i].len + 1;
-            if size >= BLOCK {
-                blocks.push(start..i + 1);
+            if size >= PART {
+                parts.push(start..i + 1);
                 (start, size) = (i + 1, 0);
             }
         }
         if start < range.end {
-            blocks.push(start..range.end);
+            parts.push(start..range.end);
         }
-        let fill = |block: &Range<usize>, buf: &mut Vec<u8>| {
-            buf.clear();
-            buf.resize(self.jsonl_len(block.clone()), 0);
-            self.render_into(block.clone(), buf);
-        };
-        let (mut ready, mut next) = (Vec::new(), Vec::new());
-        if let Some(first) = blocks.first() {
-            fill(first, &mut ready);
-        }
-        for k in 0..blocks.len() {
-            let (written, ()) = rayon::join(
-                || w.write_all(&ready),
-                || {
-                    if let Some(b) = blocks.get(k + 1) {
-                        fill(b, &mut next);
+        let groups: Vec<&[Range<usize>]> = parts.chunks(PARTS).collect();
+        let render = |group: &[Range<usize>], bufs: &mut Vec<Vec<u8>>| -> std::io::Result<()> {
+            bufs.resize_with(group.len(), Vec::new);
+            group
+                .par_iter()
+                .zip(bufs.par_iter_mut())
+                .try_for_each(|(part, buf)| {
+                    buf.clear();
+                    for i in part.clone() {
+                        self.render(i, buf);
+                        buf.push(b'\n');
                     }
-                },
+                    // Rendering is deterministic: the part is what packing measured.
+                    if buf.len() == self.jsonl_len(part.clone()) {
+                        Ok(())
+                    } else {
+                        Err(std::io::Error::other(format!(
+                            "records {part:?} rendered to {} bytes, not the {} measured (a bug)",
+                            buf.len(),
+                            self.jsonl_len(part.clone())
+                        )))
+                    }
+                })
+        };
+        let (mut ready, mut next): (Vec<Vec<u8>>, Vec<Vec<u8>>) = (Vec::new(), Vec::new());
+        if let Some(first) = groups.first() {
+            render(first, &mut ready)?;
+        }
+        for k in 0..groups.len() {
+            let count = groups[k].len();
+            let (written, rendered) = rayon::join(
+                || ready[..count].iter().try_for_each(|buf| w.write_all(buf)),
+                || groups.get(k + 1).map_or(Ok(()), |g| render(g, &mut next)),
             );
             written?;
+            rendered?;
             std::mem::swap(&mut ready, &mut next);
         }
         Ok(())

@@ -181,11 +181,7 @@ pub fn write_shards(
     q: &Quotas,
     overwrite: bool,
 ) -> Result<Vec<ShardInfo>, Error> {
-    let sizes: Vec<u64> = records
-        .records
-        .iter()
-        .map(|r| r.len as u64 + 1)
-        .collect();
+    let sizes: Vec<u64> = records.records.iter().map(|r| r.len as u64 + 1).collect();
     let ids: Vec<String> = records.records.iter().map(|r| r.id.clone()).collect();
     let jobs = plan(&sizes, &ids, q)?;
     fs::create_dir_all(out_dir).map_err(|e| io_err(out_dir, e))?;

@@ -252,7 +252,7 @@ enum Anchor {
 impl From<PyText<'_>> for Anchor {
     fn from(t: PyText<'_>) -> Self {
         match t {
-            PyText::Stored { _obj, .. } => Anchor::Object(_obj.into_any().unbind()),
+            PyText::Stored { _obj: obj, .. } => Anchor::Object(obj.into_any().unbind()),
             PyText::Ascii(s) => Anchor::Object(s.into_any().unbind()),
             PyText::Encoded(b) => Anchor::Object(b.into_any().unbind()),
             PyText::Owned(s) => Anchor::Owned(s),
