@@ -624,8 +624,14 @@ impl Records<'_> {
 
     /// Renders records `range` as JSONL into `out`, which must be exactly
     /// [`Records::jsonl_len`] bytes: in parallel, each line into its own place.
-    pub fn render_into(&self, range: Range<usize>, out: &mut [u8]) {
-        assert_eq!(out.len(), self.jsonl_len(range.clone()), "buffer size");
+    pub fn render_into(&self, range: Range<usize>, out: &mut [u8]) -> Result<(), Error> {
+        let want = self.jsonl_len(range.clone());
+        if out.len() != want {
+            return Err(Error::InvalidArgument(format!(
+                "the buffer holds {} bytes, the records {want}",
+                out.len()
+            )));
+        }
         // Cut `out` into one piece per record, in order.
         let mut pieces: Vec<(usize, &mut [u8])> = Vec::with_capacity(range.len());
         let mut rest = out;
@@ -637,22 +643,30 @@ impl Records<'_> {
         pieces
             .into_par_iter()
             .with_min_len(16)
-            .for_each(|(i, piece)| {
+            .try_for_each(|(i, piece)| {
                 with_line(|line| {
                     self.render(i, line);
                     line.push(b'\n');
                     // Rendering is deterministic: the line is what packing measured.
-                    assert_eq!(line.len(), piece.len(), "record {i} rendered another size");
+                    if line.len() != piece.len() {
+                        return Err(Error::InvalidInput(format!(
+                            "record {:?} rendered to {} bytes, not the {} measured (a bug)",
+                            self.records[i].id,
+                            line.len(),
+                            piece.len()
+                        )));
+                    }
                     piece.copy_from_slice(line);
-                });
-            });
+                    Ok(())
+                })
+            })
     }
 
     /// All lines, each ending in `\n`.
-    pub fn to_jsonl(&self) -> Vec<u8> {
+    pub fn to_jsonl(&self) -> Result<Vec<u8>, Error> {
         let mut out = vec![0; self.jsonl_len(0..self.records.len())];
-        self.render_into(0..self.records.len(), &mut out);
-        out
+        self.render_into(0..self.records.len(), &mut out)?;
+        Ok(out)
     }
 
     /// Writes records `range` as JSONL to `w`. Parts of about 256 KB are rendered in

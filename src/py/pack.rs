@@ -375,7 +375,7 @@ impl PyRecords {
         let all = 0..self.inner.records.len();
         // Rendered straight into the bytes object, in parallel.
         PyBytes::new_with(py, self.inner.jsonl_len(all.clone()), |buf| {
-            detach(py, || self.inner.render_into(all, buf))
+            detach(py, || self.inner.render_into(all, buf))?.py_err(py)
         })
     }
 
