@@ -1,66 +1,31 @@
-//! HTML to text with lol_html: one streaming pass, no DOM.
+//! HTML to text in one streaming pass over the page, with no DOM and no copy of it.
 //!
-//! Text reaches us through one document-level text handler. Text inside elements whose content
-//! must go (code blocks, SVG, templates, ...) is first seen by an element-level text handler on
-//! those selectors, which lol_html calls just before the document handler for the same chunk; it
-//! marks the chunk as skipped. Relying on lol_html's own element stack (rather than counting end
-//! tags ourselves) keeps implicitly closed elements from swallowing the rest of the page.
+//! The pass follows the HTML5 tokenizer where it matters for text: tags end where the tokenizer
+//! ends them (a `>` in a quoted attribute value does not), comments end at `-->` or `--!>`, the
+//! raw-text elements (`script`, `style`, `textarea`, `title`, `iframe`, `noscript`, `xmp`,
+//! `noembed`, `noframes`, `plaintext`) run to their end tag, and CDATA is a section only in SVG
+//! and MathML. Which elements are open is tracked as lol_html tracks it (its rules, which the
+//! tests check against lol_html itself): void elements are never open, an end tag closes the
+//! innermost open element of its name and all inside it (so an implicitly closed `<pre>` does
+//! not swallow the page) and is ignored when none is open, and inside SVG/MathML a
+//! self-closing tag opens nothing; the namespace follows HTML's tree construction for SVG,
+//! MathML, their integration points and the tags that break out of them.
+//!
+//! Text inside an element whose content is never article text (and, with `drop_code`, code
+//! blocks) is skipped. Block elements become separators, applied before the next text.
+//!
+//! This replaced lol_html reading a slimmed copy of the page (scripts, styles and attributes
+//! cut): two thirds of the time went to tokenizing the page twice and decoding text lol_html
+//! did not need to decode, and the copy cost a page of memory.
 
 use std::borrow::Cow;
-use std::cell::RefCell;
-use std::rc::Rc;
-
-use lol_html::html_content::{Element, TextChunk, TextType};
-use lol_html::{doc_text, element, text, HtmlRewriter, Settings};
+use std::collections::HashMap;
 
 use super::text::{Sep, Sink};
 use super::Options;
 
-/// Elements whose whole content is never article text. Type selectors only: an attribute or
-/// class selector makes lol_html parse the attributes of every element (measured: -15%).
-const ALWAYS_SKIP: &str = "title, svg, template, object, math, canvas, video, audio, select, \
-                           noscript";
-/// Code blocks, dropped with `drop_code`: `pre`, which covers WordPress's code blocks
-/// (`<pre class="wp-block-code">`, `<pre class="wp-block-syntaxhighlighter-code">`) and the
-/// `<pre class="brush: ...">` of highlighter plugins.
-const CODE_SKIP: &str = "pre, xmp";
-
-#[derive(Debug)]
-struct Full;
-
-impl std::fmt::Display for Full {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("max_chars reached")
-    }
-}
-
-impl std::error::Error for Full {}
-
-type HandlerResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
-
-struct State {
-    sink: Sink,
-    skip_next: bool,
-    /// Text of the current text node when it contains a character reference, kept until the
-    /// node ends so a reference split across chunks is decoded whole.
-    pending: String,
-    /// Block-tag separators found by [`scan`], as (offset in the written stream, separator).
-    marks: Vec<(usize, Sep)>,
-    next_mark: usize,
-}
-
-impl State {
-    fn check_full(&self) -> HandlerResult {
-        if self.sink.is_full() {
-            Err(Box::new(Full))
-        } else {
-            Ok(())
-        }
-    }
-}
-
 /// How an element separates the words around it (`tag` is lowercase ASCII).
-fn separator(tag: &[u8]) -> Sep {
+pub(super) fn separator(tag: &[u8]) -> Sep {
     match tag {
         b"p" | b"div" | b"h1" | b"h2" | b"h3" | b"h4" | b"h5" | b"h6" | b"blockquote" | b"ul"
         | b"ol" | b"dl" | b"table" | b"section" | b"article" | b"header" | b"footer" | b"main"
@@ -83,104 +48,8 @@ pub fn decode_entities(s: &str) -> Cow<'_, str> {
     }
 }
 
-fn on_text(st: &mut State, chunk: &TextChunk<'_>) -> HandlerResult {
-    // Separators of the block tags that precede this text (they are in document order).
-    let at = chunk.source_location().bytes().start;
-    while let Some(&(offset, sep)) = st.marks.get(st.next_mark) {
-        if offset >= at {
-            break;
-        }
-        st.sink.brk(sep);
-        st.next_mark += 1;
-    }
-    let skip = std::mem::replace(&mut st.skip_next, false);
-    if skip || st.sink.is_full() {
-        st.pending.clear();
-        return st.check_full();
-    }
-    match chunk.text_type() {
-        // script, style, iframe, noembed, noframes, xmp, noscript: never text to read.
-        TextType::ScriptData | TextType::RawText => return Ok(()),
-        _ => {}
-    }
-    let s = chunk.as_str();
-    let last = chunk.last_in_text_node();
-    if !st.pending.is_empty() || (!last && memchr::memchr(b'&', s.as_bytes()).is_some()) {
-        st.pending.push_str(s);
-        if last {
-            let buf = std::mem::take(&mut st.pending);
-            st.sink.push_plain(&decode_entities(&buf));
-        }
-    } else {
-        st.sink.push_plain(&decode_entities(s));
-    }
-    st.check_full()
-}
-
-/// Writes the text of `html` into `sink`.
-///
-/// A blank line inside a text node counts as a paragraph break (for `keep_paragraphs`), as
-/// WordPress's `wpautop` makes it one: classic-editor posts have no `<p>` tags.
-pub fn html_into(sink: &mut Sink, html: &str, opts: &Options) {
-    let html = if opts.strip_shortcodes {
-        super::wordpress::strip_shortcodes(html, opts.drop_code)
-    } else {
-        Cow::Borrowed(html)
-    };
-    // End-tag handlers must be 'static, so the state owns the sink while the rewriter runs.
-    let owned = std::mem::replace(sink, Sink::new(false, None, 0));
-    let plan = scan(&html, !opts.drop_images);
-    let state = Rc::new(RefCell::new(State {
-        sink: owned,
-        skip_next: false,
-        pending: String::new(),
-        marks: plan.marks,
-        next_mark: 0,
-    }));
-    let skip_selector = if opts.drop_code {
-        Cow::Owned(format!("{ALWAYS_SKIP}, {CODE_SKIP}"))
-    } else {
-        Cow::Borrowed(ALWAYS_SKIP)
-    };
-    let result = {
-        let st_img = Rc::clone(&state);
-        let st_skip = Rc::clone(&state);
-        let st_text = Rc::clone(&state);
-        let mut settings = Settings::new().with_strict(false);
-        if !opts.drop_images {
-            settings = settings.append_element_content_handler(element!(
-                "img[alt]",
-                move |el: &mut Element<'_, '_>| on_img(&st_img, el)
-            ));
-        }
-        let settings = settings
-            .append_element_content_handler(text!(skip_selector.as_ref(), move |_t| {
-                st_skip.borrow_mut().skip_next = true;
-                Ok(())
-            }))
-            .append_document_content_handler(doc_text!(move |t| {
-                on_text(&mut st_text.borrow_mut(), t)
-            }));
-        let mut rw = HtmlRewriter::new(settings, |_: &[u8]| {});
-        match rw.write(plan.stream.as_bytes()) {
-            Ok(()) => rw.end(),
-            Err(e) => Err(e),
-        }
-    };
-    // An error here is either our own `Full` (truncation reached) or lol_html giving up on
-    // malformed input; in both cases the text gathered so far is the answer. Never raise on
-    // document content.
-    let _ = result;
-    let mut st = state.borrow_mut();
-    if !st.pending.is_empty() {
-        let buf = std::mem::take(&mut st.pending);
-        st.sink.push_plain(&decode_entities(&buf));
-    }
-    *sink = std::mem::replace(&mut st.sink, Sink::new(false, None, 0));
-}
-
 /// True when `b[at..]` starts with `<name` (ASCII case-insensitive) followed by a tag delimiter.
-fn tag_at(b: &[u8], at: usize, name: &[u8], closing: bool) -> bool {
+pub(super) fn tag_at(b: &[u8], at: usize, name: &[u8], closing: bool) -> bool {
     let start = at + 1 + usize::from(closing);
     let end = start + name.len();
     end < b.len()
@@ -191,7 +60,7 @@ fn tag_at(b: &[u8], at: usize, name: &[u8], closing: bool) -> bool {
 
 /// Where the end tag `</name ...>` after `from` starts and ends (one past its `>`); `None` when
 /// the element is never closed (it then runs to the end of the document, as in a browser).
-fn close_of(b: &[u8], from: usize, name: &[u8]) -> Option<(usize, usize)> {
+pub(super) fn close_of(b: &[u8], from: usize, name: &[u8]) -> Option<(usize, usize)> {
     let mut pos = from;
     while let Some(off) = memchr::memmem::find(&b[pos..], b"</") {
         let at = pos + off;
@@ -206,7 +75,7 @@ fn close_of(b: &[u8], from: usize, name: &[u8]) -> Option<(usize, usize)> {
 
 /// Where the comment opening at `at` (`<!--`) ends, one past `-->` or `--!>` (an HTML5
 /// tokenizer ends a comment at either); `<!-->` and `<!--->` are complete empty comments.
-fn comment_end(b: &[u8], at: usize) -> Option<usize> {
+pub(super) fn comment_end(b: &[u8], at: usize) -> Option<usize> {
     let rest = &b[at + 4..];
     if rest.starts_with(b">") {
         return Some(at + 5);
@@ -226,14 +95,14 @@ fn comment_end(b: &[u8], at: usize) -> Option<usize> {
     None
 }
 
-fn is_space(c: u8) -> bool {
+pub(super) fn is_space(c: u8) -> bool {
     matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0c)
 }
 
 /// The end of a tag whose name ends at `i` (one past its `>`), and whether it closes itself
 /// (`/>`), following the HTML tokenizer's attribute states: a `>` inside a quoted attribute
 /// value does not end the tag. `None` when the document ends inside the tag.
-fn tag_end(b: &[u8], mut i: usize) -> Option<(usize, bool)> {
+pub(super) fn tag_end(b: &[u8], mut i: usize) -> Option<(usize, bool)> {
     let skip_space = |i: &mut usize| {
         while *i < b.len() && is_space(b[*i]) {
             *i += 1;
@@ -276,161 +145,483 @@ fn tag_end(b: &[u8], mut i: usize) -> Option<(usize, bool)> {
     }
 }
 
-/// Plans the parse: the text lol_html reads, and where block tags separate words in it.
+/// Elements whose whole content is never article text.
+const ALWAYS_SKIP: [&[u8]; 10] = [
+    b"title",
+    b"svg",
+    b"template",
+    b"object",
+    b"math",
+    b"canvas",
+    b"video",
+    b"audio",
+    b"select",
+    b"noscript",
+];
+/// Code blocks, dropped with `drop_code`: `pre`, which covers WordPress's code blocks
+/// (`<pre class="wp-block-code">`, `<pre class="wp-block-syntaxhighlighter-code">`) and the
+/// `<pre class="brush: ...">` of highlighter plugins.
+const CODE_SKIP: [&[u8]; 2] = [b"pre", b"xmp"];
+
+/// Elements that are never open: they have no content and no end tag (as lol_html counts them).
+const VOID: [&[u8]; 17] = [
+    b"area",
+    b"base",
+    b"basefont",
+    b"bgsound",
+    b"br",
+    b"col",
+    b"embed",
+    b"hr",
+    b"img",
+    b"input",
+    b"keygen",
+    b"link",
+    b"meta",
+    b"param",
+    b"source",
+    b"track",
+    b"wbr",
+];
+
+/// Start tags that leave SVG or MathML content for HTML (the tree builder's breakout list).
+const BREAKOUT: [&[u8]; 44] = [
+    b"b",
+    b"big",
+    b"blockquote",
+    b"body",
+    b"br",
+    b"center",
+    b"code",
+    b"dd",
+    b"div",
+    b"dl",
+    b"dt",
+    b"em",
+    b"embed",
+    b"h1",
+    b"h2",
+    b"h3",
+    b"h4",
+    b"h5",
+    b"h6",
+    b"head",
+    b"hr",
+    b"i",
+    b"img",
+    b"li",
+    b"listing",
+    b"menu",
+    b"meta",
+    b"nobr",
+    b"ol",
+    b"p",
+    b"pre",
+    b"ruby",
+    b"s",
+    b"small",
+    b"span",
+    b"strong",
+    b"strike",
+    b"sub",
+    b"sup",
+    b"table",
+    b"tt",
+    b"u",
+    b"ul",
+    b"var",
+];
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Ns {
+    Html,
+    Svg,
+    MathMl,
+}
+
+/// How the content after a start tag is tokenized, in the HTML namespace.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Content {
+    /// Markup.
+    Normal,
+    /// `textarea`, `title`: text (with character references) up to the end tag.
+    RcData,
+    /// `style`, `iframe`, `xmp`, `noembed`, `noframes`, `noscript`, `script`: never text.
+    RawText,
+    /// `plaintext`: the rest of the document is text.
+    PlainText,
+}
+
+fn content_of(name: &[u8]) -> Content {
+    match name {
+        b"textarea" | b"title" => Content::RcData,
+        b"plaintext" => Content::PlainText,
+        b"script" | b"style" | b"iframe" | b"xmp" | b"noembed" | b"noframes" | b"noscript" => {
+            Content::RawText
+        }
+        _ => Content::Normal,
+    }
+}
+
+/// The open elements (lowercase names in one buffer, as a stack), how many of them skip their
+/// content, and how many of each name are open (so an end tag with none open costs nothing).
+struct Open {
+    names: Vec<u8>,
+    items: Vec<(u32, bool)>,
+    counts: HashMap<Vec<u8>, u32>,
+    skipping: u32,
+}
+
+impl Open {
+    fn push(&mut self, name: &[u8], skip: bool) {
+        self.items.push((self.names.len() as u32, skip));
+        self.names.extend_from_slice(name);
+        *self.counts.entry(name.to_vec()).or_insert(0) += 1;
+        self.skipping += u32::from(skip);
+    }
+
+    /// Closes the innermost open `name` and every element inside it; nothing when none is open.
+    fn pop_up_to(&mut self, name: &[u8]) {
+        if self.counts.get(name).copied().unwrap_or(0) == 0 {
+            return;
+        }
+        while let Some((start, skip)) = self.items.pop() {
+            let start = start as usize;
+            let is_it = &self.names[start..] == name;
+            if let Some(c) = self.counts.get_mut(&self.names[start..]) {
+                *c -= 1;
+            }
+            self.skipping -= u32::from(skip);
+            self.names.truncate(start);
+            if is_it {
+                return;
+            }
+        }
+    }
+}
+
+/// The namespace the tokenizer is in, as HTML's tree construction moves it (lol_html's
+/// simulation of it): into SVG and MathML at their start tags, back to HTML at their end tags,
+/// at breakout tags and inside integration points.
+struct Namespaces {
+    stack: Vec<Ns>,
+}
+
+impl Namespaces {
+    fn current(&self) -> Ns {
+        self.stack.last().copied().unwrap_or(Ns::Html)
+    }
+
+    fn leave(&mut self) {
+        if self.stack.len() > 1 {
+            self.stack.pop();
+        }
+    }
+
+    /// Moves for a start tag; `attrs` are the tag's attributes (from just after its name).
+    fn start(&mut self, name: &[u8], self_closing: bool, attrs: &[u8]) {
+        match (name, self.current()) {
+            (b"svg", _) => self.stack.push(Ns::Svg),
+            (b"math", _) => self.stack.push(Ns::MathMl),
+            (_, Ns::Html) => {}
+            (_, ns) => {
+                if BREAKOUT.contains(&name) {
+                    self.leave();
+                } else if (ns == Ns::Svg && matches!(name, b"desc" | b"title" | b"foreignobject"))
+                    || (ns == Ns::MathMl
+                        && matches!(name, b"mi" | b"mo" | b"mn" | b"ms" | b"mtext"))
+                {
+                    if !self_closing {
+                        self.stack.push(Ns::Html);
+                    }
+                } else if name == b"font" {
+                    if attributes(attrs).any(|(n, _)| {
+                        n.eq_ignore_ascii_case(b"color")
+                            || n.eq_ignore_ascii_case(b"size")
+                            || n.eq_ignore_ascii_case(b"face")
+                    }) {
+                        self.leave();
+                    }
+                } else if ns == Ns::MathMl
+                    && name == b"annotation-xml"
+                    && !self_closing
+                    && attributes(attrs).any(|(n, v)| {
+                        n.eq_ignore_ascii_case(b"encoding")
+                            && v.is_some_and(|v| {
+                                v.eq_ignore_ascii_case(b"text/html")
+                                    || v.eq_ignore_ascii_case(b"application/xhtml+xml")
+                            })
+                    })
+                {
+                    self.stack.push(Ns::Html);
+                }
+            }
+        }
+    }
+
+    /// Moves for an end tag.
+    fn end(&mut self, name: &[u8]) {
+        let n = self.stack.len();
+        match self.current() {
+            Ns::Html if n >= 2 => {
+                let prev = self.stack[n - 2];
+                if (prev == Ns::MathMl
+                    && matches!(
+                        name,
+                        b"mi" | b"mo" | b"mn" | b"ms" | b"mtext" | b"annotation-xml"
+                    ))
+                    || (prev == Ns::Svg && matches!(name, b"desc" | b"title" | b"foreignobject"))
+                {
+                    self.leave();
+                }
+            }
+            Ns::Html => {}
+            ns => {
+                if (ns == Ns::Svg && name == b"svg")
+                    || (ns == Ns::MathMl && name == b"math")
+                    || matches!(name, b"p" | b"br")
+                {
+                    self.leave();
+                }
+            }
+        }
+    }
+}
+
+/// The attributes of a tag, from just after its name to its `>`: (name, raw value), the value
+/// `None` when the attribute has none. As the tokenizer reads them: names end at whitespace,
+/// `/`, `>` or `=`; a value is quoted or ends at whitespace or `>`.
+fn attributes(b: &[u8]) -> impl Iterator<Item = (&[u8], Option<&[u8]>)> {
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        while i < b.len() && (is_space(b[i]) || b[i] == b'/') {
+            i += 1;
+        }
+        if i >= b.len() || b[i] == b'>' {
+            return None;
+        }
+        let start = i;
+        i += 1;
+        while i < b.len() && !matches!(b[i], b'/' | b'>' | b'=') && !is_space(b[i]) {
+            i += 1;
+        }
+        let name = &b[start..i];
+        while i < b.len() && is_space(b[i]) {
+            i += 1;
+        }
+        if b.get(i) != Some(&b'=') {
+            return Some((name, None));
+        }
+        i += 1;
+        while i < b.len() && is_space(b[i]) {
+            i += 1;
+        }
+        let value = if let Some(&q @ (b'"' | b'\'')) = b.get(i) {
+            let end = memchr::memchr(q, &b[i + 1..]).map_or(b.len(), |e| i + 1 + e);
+            let v = &b[i + 1..end];
+            i = end + 1;
+            v
+        } else {
+            let start = i;
+            while i < b.len() && b[i] != b'>' && !is_space(b[i]) {
+                i += 1;
+            }
+            &b[start..i]
+        };
+        Some((name, Some(value)))
+    })
+}
+
+/// The extraction's state: the sink, the open elements, the namespace and the separator of the
+/// block tags since the last text.
+struct Extract<'s> {
+    sink: &'s mut Sink,
+    open: Open,
+    ns: Namespaces,
+    sep: Sep,
+    drop_code: bool,
+}
+
+impl Extract<'_> {
+    /// A text node (or the content of an RCDATA/PLAINTEXT/CDATA element): the block separators
+    /// before it apply, then it is written unless it is inside skipped content.
+    fn text(&mut self, text: &str) {
+        if text.is_empty() {
+            return;
+        }
+        self.sink.brk(std::mem::replace(&mut self.sep, Sep::None));
+        if self.open.skipping == 0 && !self.sink.is_full() {
+            self.sink.push_plain(&decode_entities(text));
+        }
+    }
+
+    /// An opaque chunk (raw text): its separators apply, nothing is written.
+    fn opaque(&mut self) {
+        self.sink.brk(std::mem::replace(&mut self.sep, Sep::None));
+    }
+
+    fn skips(&self, name: &[u8]) -> bool {
+        ALWAYS_SKIP.contains(&name) || (self.drop_code && CODE_SKIP.contains(&name))
+    }
+}
+
+/// Writes the text of `html` into `sink`.
 ///
-/// Block separators come from this scan rather than from lol_html element handlers: an element
-/// handler makes lol_html build every element (measured: the whole cleaner ran ~35% slower).
-/// The text handler receives each chunk's source offset, and applies the separators before it.
-///
-/// Most of a real page is never text: half its bytes are scripts and styles (52% in the shared
-/// corpus), and two thirds of the rest is tag markup, mostly attributes. None of it reaches the
-/// output, so the scan hands lol_html a slimmer copy of the page: `<script>` and `<style>`
-/// elements and the content of comments are cut out (an empty `<!---->` stays in their place,
-/// so a text node still ends there), and every tag loses its attributes (`<div class="a b"
-/// id=x>` becomes `<div>`; `/>` is kept, which matters in SVG and MathML). `img` keeps its
-/// attributes when images are wanted (their `alt` is read). A tag's end is found as the HTML
-/// tokenizer finds it (quoted values may hold `>`), and the other raw-text elements
-/// (`textarea`, `title`, `iframe`, `noscript`, ...) are copied whole, so a `<script>` written
-/// inside them is not a tag, as in a browser. Removing a script joins the words around it,
-/// which is what a browser shows.
-fn scan(html: &str, keep_img_attributes: bool) -> Plan {
-    const RAW: [&[u8]; 8] = [
-        b"textarea",
-        b"title",
-        b"xmp",
-        b"iframe",
-        b"noembed",
-        b"noframes",
-        b"noscript",
-        b"plaintext",
-    ];
+/// A blank line inside a text node counts as a paragraph break (for `keep_paragraphs`), as
+/// WordPress's `wpautop` makes it one: classic-editor posts have no `<p>` tags.
+pub fn html_into(sink: &mut Sink, html: &str, opts: &Options) {
+    let html = if opts.strip_shortcodes {
+        super::wordpress::strip_shortcodes(html, opts.drop_code)
+    } else {
+        Cow::Borrowed(html)
+    };
+    let mut x = Extract {
+        sink,
+        open: Open {
+            names: Vec::new(),
+            items: Vec::new(),
+            counts: HashMap::new(),
+            skipping: 0,
+        },
+        ns: Namespaces {
+            stack: vec![Ns::Html],
+        },
+        sep: Sep::None,
+        drop_code: opts.drop_code,
+    };
+    extract(&mut x, &html, !opts.drop_images);
+}
+
+fn extract(x: &mut Extract<'_>, html: &str, images: bool) {
     let b = html.as_bytes();
-    // The slim copy is never longer than the page but for emptied `<!-->` comments; capacity
-    // that is not written costs no memory, a reallocation while growing would.
-    let mut out = String::with_capacity(b.len() + 64);
-    let mut marks = Vec::new();
-    // `b[..copied]` is already written to `out` or dropped.
-    let mut copied = 0;
+    // `html[text..]` is not yet read; text nodes run from there to the next markup.
+    let mut text = 0;
     let mut pos = 0;
+    let mut lower = Vec::with_capacity(16);
     while let Some(off) = memchr::memchr(b'<', &b[pos..]) {
+        if x.sink.is_full() {
+            return;
+        }
         let at = pos + off;
         let rest = &b[at + 1..];
         if rest.starts_with(b"!--") {
-            // `<!-->` and `<!--->` are complete (empty) comments; others end at `-->` or
-            // `--!>`. An unclosed one is left to lol_html with the rest of the page (it may not
-            // be a comment at all, e.g. inside CDATA).
+            // A comment, to `-->` or `--!>`; an unclosed one runs to the end.
+            x.text(&html[text..at]);
             let Some(end) = comment_end(b, at) else {
-                break;
+                return;
             };
-            out.push_str(&html[copied..at]);
-            // An empty comment still ends the text node, as the real one did: whitespace on
-            // both sides must not join into a blank line (a paragraph break).
-            out.push_str("<!---->");
-            copied = end;
-            pos = end;
+            (text, pos) = (end, end);
             continue;
         }
         let closing = rest.first() == Some(&b'/');
         let name_start = usize::from(closing);
         if !rest.get(name_start).is_some_and(u8::is_ascii_alphabetic) {
-            // Not a tag. A doctype, CDATA section or bogus comment (`<!x`, `<?`, `</1`) is
-            // copied as it is through its end, so nothing inside it is taken for a tag.
-            pos = match rest.first() {
-                Some(b'!') if rest.starts_with(b"![CDATA[") => {
-                    match memchr::memmem::find(&b[at..], b"]]>") {
-                        Some(e) => at + e + 3,
-                        None => break,
-                    }
+            match rest.first() {
+                // CDATA is a section in SVG and MathML (its text is text there); in HTML it is
+                // a bogus comment, like `<!x` and `<?x`, which ends at the first `>`.
+                Some(b'!') if x.ns.current() != Ns::Html && rest.starts_with(b"![CDATA[") => {
+                    x.text(&html[text..at]);
+                    let start = at + 9;
+                    let end =
+                        memchr::memmem::find(&b[start..], b"]]>").map_or(b.len(), |e| start + e);
+                    x.text(&html[start..end]);
+                    (text, pos) = ((end + 3).min(b.len()), (end + 3).min(b.len()));
                 }
-                Some(b'!' | b'?' | b'/') => match memchr::memchr(b'>', &b[at..]) {
-                    Some(e) => at + e + 1,
-                    None => break,
-                },
-                _ => at + 1,
-            };
+                Some(b'!' | b'?') => {
+                    x.text(&html[text..at]);
+                    let Some(e) = memchr::memchr(b'>', &b[at..]) else {
+                        return;
+                    };
+                    (text, pos) = (at + e + 1, at + e + 1);
+                }
+                // `</>` is nothing; `</` and another non-letter start a bogus comment.
+                Some(b'/') if rest.len() > 1 => {
+                    x.text(&html[text..at]);
+                    let Some(e) = memchr::memchr(b'>', &b[at..]) else {
+                        return;
+                    };
+                    (text, pos) = (at + e + 1, at + e + 1);
+                }
+                // A `<` that opens nothing is text.
+                _ => pos = at + 1,
+            }
             continue;
         }
         let name_len = rest[name_start..]
             .iter()
             .position(|&c| c == b'/' || c == b'>' || is_space(c))
             .unwrap_or(rest.len() - name_start);
-        let name = &rest[name_start..name_start + name_len];
-        let Some((end, self_closing)) = tag_end(b, at + 1 + name_start + name_len) else {
-            // The document ends inside the tag: lol_html drops it.
-            break;
+        let name_end = at + 1 + name_start + name_len;
+        let Some((end, self_closing)) = tag_end(b, name_end) else {
+            // The document ends inside the tag, which is dropped with the rest.
+            x.text(&html[text..at]);
+            return;
         };
-        let mut lower = [0u8; 10];
-        let lower = if name_len <= lower.len() {
-            lower[..name_len].copy_from_slice(name);
-            lower[..name_len].make_ascii_lowercase();
-            &lower[..name_len]
-        } else {
-            &[][..]
-        };
-        out.push_str(&html[copied..at]);
-        if !closing && (lower == b"script" || lower == b"style") {
-            // Cut to an empty comment, which ends the text node as the element did; an
-            // unclosed one runs to the end of the document.
-            out.push_str("<!---->");
-            let close_end = close_of(b, end, lower).map_or(b.len(), |(_, e)| e);
-            copied = close_end;
-            pos = close_end;
+        x.text(&html[text..at]);
+        (text, pos) = (end, end);
+        lower.clear();
+        lower.extend_from_slice(&rest[name_start..name_start + name_len]);
+        lower.make_ascii_lowercase();
+        let name = lower.as_slice();
+        let sep = separator(name);
+        if closing {
+            x.sep = x.sep.max(sep);
+            x.ns.end(name);
+            x.open.pop_up_to(name);
             continue;
         }
-        let sep = separator(lower);
-        if sep != Sep::None {
-            marks.push((out.len(), sep));
+        let attrs = &b[name_end..end];
+        if x.ns.current() == Ns::Html && (name == b"script" || name == b"style") {
+            // Cut with its content (to its end tag, or the end of the document).
+            let close = close_of(b, end, name).map_or(b.len(), |(_, e)| e);
+            (text, pos) = (close, close);
+            continue;
         }
-        // `<font color|face|size>` and `<annotation-xml encoding>` tell the tokenizer whether
-        // it is still in SVG/MathML, so they keep their attributes, as `img` does when its
-        // `alt` is wanted.
-        if (keep_img_attributes && lower == b"img")
-            || lower == b"font"
-            || name.eq_ignore_ascii_case(b"annotation-xml")
-        {
-            out.push_str(&html[at..end]);
+        x.sep = x.sep.max(sep);
+        x.ns.start(name, self_closing, attrs);
+        let ns = x.ns.current();
+        if images && name == b"img" {
+            if let Some((_, alt)) = attributes(attrs).find(|(n, _)| n.eq_ignore_ascii_case(b"alt"))
+            {
+                // The slices end at ASCII bytes (quotes, spaces, `>`), so they are UTF-8.
+                let alt = std::str::from_utf8(alt.unwrap_or_default()).unwrap_or_default();
+                x.sink.brk(Sep::Space);
+                x.sink.push(&decode_entities(alt));
+                x.sink.brk(Sep::Space);
+            }
+        }
+        let opens = if ns == Ns::Html {
+            !VOID.contains(&name)
         } else {
-            out.push('<');
-            out.push_str(&html[at + 1..at + 1 + name_start + name_len]);
-            if self_closing {
-                out.push('/');
+            !self_closing
+        };
+        if opens {
+            let skip = x.skips(name);
+            x.open.push(name, skip);
+        }
+        if ns != Ns::Html {
+            continue;
+        }
+        match content_of(name) {
+            Content::Normal => {}
+            Content::PlainText => {
+                // Nothing after `<plaintext>` is markup, not even `</plaintext>`.
+                x.text(&html[end..]);
+                return;
             }
-            out.push('>');
-        }
-        copied = end;
-        pos = end;
-        if !closing && lower == b"plaintext" {
-            // Nothing after `<plaintext>` is markup, not even `</plaintext>`.
-            break;
-        }
-        if !closing && RAW.contains(&lower) {
-            // Copied as it is up to its end tag, which the loop then reads as a tag.
-            match close_of(b, end, lower) {
-                Some((close, _)) => pos = close,
-                None => break,
+            kind => {
+                // Up to the element's end tag, which the loop then reads as a tag.
+                let close = close_of(b, end, name).map_or(b.len(), |(c, _)| c);
+                if kind == Content::RcData {
+                    x.text(&html[end..close]);
+                } else if close > end {
+                    x.opaque();
+                }
+                (text, pos) = (close, close);
             }
         }
     }
-    out.push_str(&html[copied..]);
-    // Every slice above starts and ends at an ASCII byte (`<`, `>`, a tag delimiter) or at an
-    // end of the document, so none cuts a character.
-    Plan { stream: out, marks }
-}
-
-/// What [`scan`] finds before parsing: the text to parse, and where block tags separate words.
-struct Plan {
-    stream: String,
-    marks: Vec<(usize, Sep)>,
-}
-
-fn on_img(state: &Rc<RefCell<State>>, el: &mut Element<'_, '_>) -> HandlerResult {
-    let mut st = state.borrow_mut();
-    if let Some(alt) = el.get_attribute("alt") {
-        st.sink.brk(Sep::Space);
-        st.sink.push(&decode_entities(&alt));
-        st.sink.brk(Sep::Space);
-    }
-    st.check_full()
+    x.text(&html[text..]);
 }
 
 #[cfg(test)]
@@ -543,46 +734,39 @@ mod tests {
     }
 
     #[test]
-    fn scripts_and_styles_are_cut_before_parsing() {
-        use super::scan;
-        let outside_scripts = |h| scan(h, false).stream;
+    fn scripts_and_styles_go_with_their_content() {
         assert_eq!(
-            outside_scripts("a<script>x</script>b<STYLE type=x>p{}</style >c"),
-            "a<!---->b<!---->c"
+            clean("a<script>x</script>b<STYLE type=x>p{}</style >c"),
+            "abc"
         );
-        // Not tags: inside a comment, a textarea, a title; `<scripts>` is another element.
-        let keep = "<!-- <script> --><textarea><script></textarea><title><style></title><scripts>";
+        // Not tags: inside a comment, a textarea (whose text is text), a title; `<scripts>` is
+        // another element.
         assert_eq!(
-            outside_scripts(keep),
-            "<!----><textarea><script></textarea><title><style></title><scripts>"
+            clean("<!-- <script> --><textarea><script></textarea><title><style></title><scripts>"),
+            "<script>"
         );
-        assert_eq!(outside_scripts("a<script>never closed"), "a<!---->");
-        assert_eq!(
-            outside_scripts("a<script>x</scriptx>y</script>b"),
-            "a<!---->b"
-        );
+        assert_eq!(clean("a<script>never closed"), "a");
+        assert_eq!(clean("a<script>x</scriptx>y</script>b"), "ab");
         assert_eq!(
             clean("<p>x<script>document.write('<p>no</p>')</script>y</p>"),
             "xy"
         );
         assert_eq!(clean("<!--> <p>shown</p>"), "shown");
+        // In SVG a style or script is an element like another (its content is markup).
+        assert_eq!(clean("<svg><script/></svg><p>after</p>"), "after");
+        assert_eq!(clean("<svg><style>x</svg>y"), "y");
     }
 
     #[test]
-    fn tags_lose_their_attributes_but_not_their_meaning() {
-        use super::scan;
-        let slim = |h| scan(h, false).stream;
+    fn tags_end_where_the_tokenizer_ends_them() {
         assert_eq!(
-            slim("<div class=\"a > b\" id='x>y' data-n=3 hidden><P Style=x>t</p ></div>"),
-            "<div><P>t</p></div>"
+            clean("<div class=\"a > b\" id='x>y' data-n=3 hidden><P Style=x>t</p ></div>"),
+            "t"
         );
+        assert_eq!(clean("<svg><path d=\"M0 0\"/><br/></svg>"), "");
         assert_eq!(
-            slim("<svg><path d=\"M0 0\"/><br/></svg>"),
-            "<svg><path/><br/></svg>"
-        );
-        assert_eq!(
-            slim("a < b <3 <!doctype html><? x ?></ x>"),
-            "a < b <3 <!doctype html><? x ?></ x>"
+            clean("a < b <3 <!doctype html><? x ?></ x></>c"),
+            "a < b <3 c"
         );
         assert_eq!(
             clean("<p>a</p><!-- x --!><p>visible</p><!-- y -->z"),
@@ -593,30 +777,21 @@ mod tests {
             clean("<svg><![CDATA[ <!-- ]]></svg><p>visible</p>"),
             "visible"
         );
-        assert_eq!(slim("<!x <b title=\">\">shown"), "<!x <b title=\">\">shown");
+        // In HTML, CDATA is a bogus comment to the first `>`.
+        assert_eq!(clean("<![CDATA[ a > b ]]>"), "b ]]>");
         assert_eq!(clean("<!x <b title=\">\">shown"), "\">shown");
         assert_eq!(
-            slim("<plaintext>a</plaintext><b title=\"x\">y"),
-            "<plaintext>a</plaintext><b title=\"x\">y"
+            clean("<plaintext>a</plaintext><b title=\"x\">y"),
+            "a</plaintext><b title=\"x\">y"
         );
         assert_eq!(
-            slim("<svg><font color=x><annotation-xml encoding=text/html></svg>"),
-            "<svg><font color=x><annotation-xml encoding=text/html></svg>"
+            clean("<svg><font color=x><annotation-xml encoding=text/html></svg>"),
+            ""
         );
-        assert_eq!(
-            slim("x<!-- c -->y<!---->z<!-->w"),
-            "x<!---->y<!---->z<!---->w"
-        );
-        assert_eq!(
-            slim("<textarea a=1><b x=1></textarea >"),
-            "<textarea><b x=1></textarea>"
-        );
-        assert_eq!(slim("<p>kept <a href=\"x"), "<p>kept <a href=\"x");
-        assert_eq!(slim("<a b=\"c\"d>x"), "<a>x");
-        assert_eq!(
-            scan("<img alt=\"cat\" src=x><b c=d>", true).stream,
-            "<img alt=\"cat\" src=x><b>"
-        );
+        assert_eq!(clean("x<!-- c -->y<!---->z<!-->w"), "xyzw");
+        assert_eq!(clean("<textarea a=1><b x=1></textarea >"), "<b x=1>");
+        assert_eq!(clean("<p>kept <a href=\"x"), "kept");
+        assert_eq!(clean("<a b=\"c\"d>x"), "x");
         assert_eq!(
             clean("<p title=\"a > b\">one</p><div data-x='<p>no</p>'>two</div>"),
             "one two"
@@ -625,6 +800,10 @@ mod tests {
             clean("<p>caf\u{e9}<span lang=ja>\u{65e5}\u{672c}</span></p>"),
             "caf\u{e9}\u{65e5}\u{672c}"
         );
+        // A self-closing `<svg/>` opens nothing; its breakout and end tags bring HTML back.
+        assert_eq!(clean("<svg/>shown<p>too</p>"), "shown too");
+        assert_eq!(clean("<svg><p>out</p></svg>after"), "after");
+        assert_eq!(clean("<math><mtext><p>x</p></mtext></math>y"), "y");
     }
 
     #[test]
@@ -657,5 +836,217 @@ mod tests {
         assert_eq!(clean("a\0b"), "ab");
         let deep = "<div>".repeat(100_000) + "deep" + &"</div>".repeat(100_000);
         assert_eq!(clean(&deep), "deep");
+    }
+}
+
+/// The extractor against the former lol_html cleaner, which it replaced: the same text for
+/// every HTML document of the shared corpus, in every option set, and for generated markup.
+#[cfg(test)]
+mod against_lol_html {
+    use super::super::html_lol;
+    use super::super::text::Sink;
+    use super::super::Options;
+
+    fn both(html: &str, opts: &Options) -> (String, String) {
+        let run = |f: fn(&mut Sink, &str, &Options)| {
+            let mut sink = Sink::new(opts.keep_paragraphs, opts.max_chars, 0);
+            f(&mut sink, html, opts);
+            sink.finish()
+        };
+        (run(super::html_into), run(html_lol::html_into))
+    }
+
+    fn option_sets() -> Vec<Options> {
+        let mut out = Vec::new();
+        for (drop_code, drop_images, keep_paragraphs) in [
+            (true, true, false),
+            (false, false, false),
+            (true, false, true),
+            (false, true, true),
+        ] {
+            out.push(Options {
+                drop_code,
+                drop_images,
+                keep_paragraphs,
+                ..Options::default()
+            });
+        }
+        out.push(Options {
+            max_chars: Some(300),
+            ..Options::default()
+        });
+        out
+    }
+
+    #[test]
+    fn the_corpus_reads_the_same() {
+        let path = std::env::var("BEDROCK_BATCH_CORPUS").map_or_else(
+            |_| {
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("../shared/corpus/articles.jsonl")
+            },
+            |p| std::path::PathBuf::from(p).join("articles.jsonl"),
+        );
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e} (the shared corpus)", path.display()));
+        let mut html_docs = 0;
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            let doc: serde_json::Value = serde_json::from_str(line).unwrap();
+            if doc["format"] != "html" {
+                continue;
+            }
+            html_docs += 1;
+            let content = doc["content"].as_str().unwrap();
+            for opts in option_sets() {
+                let (ours, lol) = both(content, &opts);
+                assert!(
+                    ours == lol,
+                    "{} with {opts:?}: {}",
+                    doc["id"],
+                    first_difference(&ours, &lol)
+                );
+            }
+        }
+        assert!(html_docs > 300, "{html_docs} HTML documents");
+    }
+
+    fn first_difference(a: &str, b: &str) -> String {
+        let at = a
+            .bytes()
+            .zip(b.bytes())
+            .position(|(x, y)| x != y)
+            .unwrap_or(a.len().min(b.len()));
+        let from = a.floor_char_boundary(at.saturating_sub(60));
+        let to_a = a.floor_char_boundary((at + 60).min(a.len()));
+        let to_b = b.floor_char_boundary((at + 60).min(b.len()));
+        let from_b = b.floor_char_boundary(at.saturating_sub(60));
+        format!(
+            "at byte {at}:\n  ours: {:?}\n  lol:  {:?}",
+            &a[from..to_a],
+            &b[from_b..to_b]
+        )
+    }
+
+    /// Markup drawn from the pieces that steer the extractor (tags that open, close, skip,
+    /// switch namespace or read raw text; attributes with `>` in quotes; comments, doctypes,
+    /// stray `<`; references; blank lines), by a fixed xorshift so failures repeat.
+    ///
+    /// With `foreign`, SVG and MathML (and their integration points) appear but no raw-text
+    /// element: the former cleaner read those as raw text in SVG and MathML too, where the
+    /// tokenizer reads markup (the extractor follows the tokenizer there).
+    fn markup(seed: u64, pieces: usize, foreign: bool) -> String {
+        const BITS: [&str; 24] = [
+            "word ",
+            "日本語の文章",
+            " ",
+            "\n",
+            "\n\n",
+            "&amp;",
+            "&nbsp;",
+            "&#x3042;",
+            "&copy",
+            "&unknown;",
+            "<!-- c -->",
+            "<!-- x --!>",
+            "<!-->",
+            "<!doctype html>",
+            "<?pi?>",
+            " < ",
+            "</>",
+            "</ x>",
+            "a&lt;b",
+            "[caption]cap[/caption]",
+            "\u{3000}",
+            "\t",
+            "<!---->",
+            "&hellip;",
+        ];
+        const FOREIGN: [&str; 7] = [
+            "svg",
+            "math",
+            "font",
+            "desc",
+            "foreignObject",
+            "mi",
+            "annotation-xml",
+        ];
+        const RAW: [&str; 5] = ["title", "textarea", "iframe", "noscript", "xmp"];
+        const COMMON: [&str; 22] = [
+            "p",
+            "div",
+            "pre",
+            "code",
+            "span",
+            "b",
+            "br",
+            "img",
+            "template",
+            "li",
+            "ul",
+            "table",
+            "td",
+            "tr",
+            "select",
+            "option",
+            "a",
+            "h2",
+            "figure",
+            "figcaption",
+            "PRE",
+            "object",
+        ];
+        let names: Vec<&str> = COMMON
+            .iter()
+            .chain(if foreign { &FOREIGN[..] } else { &RAW[..] })
+            .copied()
+            .collect();
+        let mut x = seed | 1;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut out = String::new();
+        for _ in 0..pieces {
+            let r = next();
+            match r % 5 {
+                0 | 1 => out.push_str(BITS[(r >> 8) as usize % BITS.len()]),
+                2 => {
+                    let name = names[(r >> 8) as usize % names.len()];
+                    out.push('<');
+                    out.push_str(name);
+                    match (r >> 16) % 6 {
+                        0 => out.push_str(" alt=\"A &amp; B\""),
+                        1 => out.push_str(" title='x > y' class=z"),
+                        2 => out.push_str(" color=red"),
+                        3 => out.push_str(" encoding=\"text/html\""),
+                        _ => {}
+                    }
+                    out.push_str(if (r >> 24) % 4 == 0 { "/>" } else { ">" });
+                }
+                _ => {
+                    out.push_str("</");
+                    out.push_str(names[(r >> 8) as usize % names.len()]);
+                    out.push('>');
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn generated_markup_reads_the_same() {
+        for seed in 1..6000u64 {
+            let html = markup(seed, (seed as usize % 60) + 1, seed % 2 == 0);
+            for opts in option_sets() {
+                let (ours, lol) = both(&html, &opts);
+                assert!(
+                    ours == lol,
+                    "seed {seed} {html:?} with {opts:?}: {}",
+                    first_difference(&ours, &lol)
+                );
+            }
+        }
     }
 }

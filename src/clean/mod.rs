@@ -3,6 +3,8 @@
 
 mod encoding;
 mod html;
+#[cfg(test)]
+mod html_lol;
 mod markdown;
 pub mod text;
 mod wordpress;
