@@ -147,9 +147,24 @@ pub fn detect(doc: &str) -> Format {
     }
 }
 
+/// The output buffer to reserve for a document of `len` bytes whose text is about `share` of it:
+/// a large document gets room for all of it (its text can be most of it, pages never written
+/// cost no memory, and growing by doubling would copy it and hold two buffers at once).
+fn text_capacity(len: usize, share: usize) -> usize {
+    if len > 1 << 20 {
+        len + 64
+    } else {
+        len / share
+    }
+}
+
 /// Cleans HTML text.
 pub fn clean_html(html: &str, opts: &Options) -> String {
-    let mut sink = Sink::new(opts.keep_paragraphs, opts.max_chars, html.len() / 3);
+    let mut sink = Sink::new(
+        opts.keep_paragraphs,
+        opts.max_chars,
+        text_capacity(html.len(), 3),
+    );
     html::html_into(&mut sink, html, opts);
     sink.finish()
 }
@@ -161,7 +176,11 @@ pub fn clean_html_bytes(html: &[u8], opts: &Options) -> String {
 
 /// Cleans Markdown text.
 pub fn clean_markdown(md: &str, opts: &Options) -> String {
-    let mut sink = Sink::new(opts.keep_paragraphs, opts.max_chars, md.len() / 2);
+    let mut sink = Sink::new(
+        opts.keep_paragraphs,
+        opts.max_chars,
+        text_capacity(md.len(), 2),
+    );
     markdown::markdown_into(&mut sink, md, opts);
     sink.finish()
 }

@@ -98,7 +98,8 @@ const CLASS: [u8; 256] = {
 impl Sink {
     pub fn new(keep_paragraphs: bool, max_chars: Option<usize>, capacity: usize) -> Self {
         let limit = max_chars.unwrap_or(usize::MAX);
-        let cap = capacity.min(limit.saturating_mul(3)).min(1 << 26);
+        // A code point takes at most four bytes.
+        let cap = capacity.min(limit.saturating_mul(4));
         Sink {
             out: String::with_capacity(cap),
             pending: Sep::None,
