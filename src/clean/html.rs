@@ -263,40 +263,98 @@ fn content_of(name: &[u8]) -> Content {
     }
 }
 
-/// The open elements (lowercase names in one buffer, as a stack), how many of them skip their
-/// content, and how many of each name are open (so an end tag with none open costs nothing).
+/// The open elements (lowercase names in one buffer, as a stack) and how many of them skip
+/// their content.
+///
+/// An end tag whose name is not open is ignored, and must be found so without a search of
+/// the stack (a page of stray end tags under deep nesting would take quadratic time):
+/// `buckets` counts the open names by an 8-bit hash, which rules out most names at once. The
+/// first time a search finds nothing after all (another name shares the bucket), exact counts
+/// per name are built and kept from then on for this document.
 struct Open {
     names: Vec<u8>,
-    items: Vec<(u32, bool)>,
-    counts: HashMap<Vec<u8>, u32>,
+    items: Vec<(u32, u8, bool)>,
+    buckets: [u32; 256],
+    exact: Option<HashMap<Box<[u8]>, u32>>,
     skipping: u32,
 }
 
+fn bucket(name: &[u8]) -> u8 {
+    name.iter().fold(0x9E_u8, |h, &c| h.rotate_left(3) ^ c)
+}
+
 impl Open {
+    fn new() -> Self {
+        Open {
+            names: Vec::new(),
+            items: Vec::new(),
+            buckets: [0; 256],
+            exact: None,
+            skipping: 0,
+        }
+    }
+
+    /// The name of element `k` (it runs to the start of the next one's, or the buffer's end).
+    fn name(&self, k: usize) -> &[u8] {
+        let start = self.items[k].0 as usize;
+        let end = self
+            .items
+            .get(k + 1)
+            .map_or(self.names.len(), |next| next.0 as usize);
+        &self.names[start..end]
+    }
+
     fn push(&mut self, name: &[u8], skip: bool) {
-        self.items.push((self.names.len() as u32, skip));
+        let h = bucket(name);
+        self.items.push((self.names.len() as u32, h, skip));
         self.names.extend_from_slice(name);
-        *self.counts.entry(name.to_vec()).or_insert(0) += 1;
+        self.buckets[h as usize] += 1;
         self.skipping += u32::from(skip);
+        if let Some(exact) = &mut self.exact {
+            match exact.get_mut(name) {
+                Some(n) => *n += 1,
+                None => {
+                    exact.insert(name.into(), 1);
+                }
+            }
+        }
     }
 
     /// Closes the innermost open `name` and every element inside it; nothing when none is open.
     fn pop_up_to(&mut self, name: &[u8]) {
-        if self.counts.get(name).copied().unwrap_or(0) == 0 {
+        if self.buckets[bucket(name) as usize] == 0
+            || self
+                .exact
+                .as_ref()
+                .is_some_and(|e| e.get(name).copied().unwrap_or(0) == 0)
+        {
             return;
         }
-        while let Some((start, skip)) = self.items.pop() {
-            let start = start as usize;
-            let is_it = &self.names[start..] == name;
-            if let Some(c) = self.counts.get_mut(&self.names[start..]) {
-                *c -= 1;
+        let Some(at) = (0..self.items.len()).rev().find(|&k| self.name(k) == name) else {
+            let mut exact: HashMap<Box<[u8]>, u32> = HashMap::new();
+            for k in 0..self.items.len() {
+                *exact.entry(self.name(k).into()).or_insert(0) += 1;
             }
+            self.exact = Some(exact);
+            return;
+        };
+        for k in at..self.items.len() {
+            let (_, h, skip) = self.items[k];
+            self.buckets[h as usize] -= 1;
             self.skipping -= u32::from(skip);
-            self.names.truncate(start);
-            if is_it {
-                return;
+            if let Some(exact) = &mut self.exact {
+                let start = self.items[k].0 as usize;
+                let end = self
+                    .items
+                    .get(k + 1)
+                    .map_or(self.names.len(), |next| next.0 as usize);
+                if let Some(n) = exact.get_mut(&self.names[start..end]) {
+                    *n -= 1;
+                }
             }
         }
+        self.names.truncate(self.items[at].0 as usize);
+        self.items.truncate(at);
     }
 }
 
@@ -477,12 +535,7 @@ pub fn html_into(sink: &mut Sink, html: &str, opts: &Options) {
     };
     let mut x = Extract {
         sink,
-        open: Open {
-            names: Vec::new(),
-            items: Vec::new(),
-            counts: HashMap::new(),
-            skipping: 0,
-        },
+        open: Open::new(),
         ns: Namespaces {
             stack: vec![Ns::Html],
         },
@@ -834,6 +887,10 @@ mod tests {
             let _ = clean(html);
         }
         assert_eq!(clean("a\0b"), "ab");
+        // Stray end tags under deep nesting, some sharing a name's bucket, stay linear.
+        let stray: String = (0..400).map(|i| format!("</x{i}>")).collect::<Vec<_>>().concat();
+        let deep = "<div>".repeat(50_000) + &stray.repeat(100) + "deep" + &"</div>".repeat(50_000);
+        assert_eq!(clean(&deep), "deep");
         let deep = "<div>".repeat(100_000) + "deep" + &"</div>".repeat(100_000);
         assert_eq!(clean(&deep), "deep");
     }

@@ -2,8 +2,8 @@
 //!
 //! Block comments (`<!-- wp:... -->`) and `<!--more-->` are HTML comments, which the HTML pass
 //! never turns into text. Shortcodes are plain text to an HTML parser, so they are handled here,
-//! before it, on the raw HTML. The scan is a memchr for `[`; a document with no shortcode is
-//! returned borrowed, untouched.
+//! before it, on the raw HTML (outside scripts and styles). The scan is a memchr for `[` and `<`; a
+//! document with no shortcode is returned borrowed, untouched.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -182,9 +182,21 @@ pub fn strip_shortcodes(html: &str, drop_code: bool) -> Cow<'_, str> {
         cache: HashMap::new(),
     };
     let mut pos = 0;
-    while let Some(off) = memchr::memchr(b'[', &bytes[pos..]) {
+    while let Some(off) = memchr::memchr2(b'[', b'<', &bytes[pos..]) {
         let at = pos + off;
         pos = at + 1;
+        if bytes[at] == b'<' {
+            // Scripts and styles are never text (the HTML pass cuts them): a bracket there is
+            // code (`a[i]`), and looking for its closing tag would scan the rest of the page.
+            for name in [&b"script"[..], b"style"] {
+                if super::html::tag_at(bytes, at, name, false) {
+                    pos = super::html::tag_end(bytes, at + 1 + name.len())
+                        .and_then(|(end, _)| super::html::close_of(bytes, end, name))
+                        .map_or(bytes.len(), |(_, end)| end);
+                }
+            }
+            continue;
+        }
         // `[[tag]]` is WordPress's escape for a literal shortcode.
         if bytes.get(at + 1) == Some(&b'[') {
             pos = at + 2;
@@ -248,6 +260,20 @@ pub fn strip_shortcodes(html: &str, drop_code: bool) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn brackets_in_scripts_are_code() {
+        let s = |h: &str| super::strip_shortcodes(h, true).into_owned();
+        // An `[embed]` in a script opens nothing; the closing tag outside it is a stray one.
+        assert_eq!(
+            s("<script>x=\"[embed]\";a[i]=1</script>after[/embed]"),
+            "<script>x=\"[embed]\";a[i]=1</script>after "
+        );
+        assert_eq!(
+            s("<STYLE a=\"</style>\">[gallery]</style>[caption]cap[/caption]"),
+            "<STYLE a=\"</style>\">[gallery]</style> cap "
+        );
+    }
 
     #[test]
     fn caption_keeps_text() {
