@@ -84,6 +84,16 @@ impl Text<'_> {
         }
     }
 
+    /// Code units: bytes of UTF-8 or Latin-1, UCS-2 or UCS-4 units (each one character at most).
+    pub fn units(&self) -> usize {
+        match self {
+            Text::Utf8(s) => s.len(),
+            Text::Latin1(b) => b.len(),
+            Text::Ucs2(u) => u.len(),
+            Text::Ucs4(c) => c.len(),
+        }
+    }
+
     /// Appends the text's UTF-8 escaped as the inside of a JSON string and adds its byte
     /// classes (for the token estimate) to `classes`.
     pub fn push_json(&self, out: &mut Vec<u8>, classes: &mut utf8::Classes) {

@@ -376,6 +376,20 @@ def test_written_files_are_the_jsonl_in_blocks(tmp_path: Path) -> None:
     shards = recs.write(tmp_path)
     assert b"".join(s.path.read_bytes() for s in shards) == recs.to_jsonl()
     assert len(recs.to_jsonl()) > 8 * 256 * 1024 * 2
+    # Sizes and tokens counted while writing (nothing measured before) are those measured
+    # first; written either way, and planned by real sizes when limits bind, the files agree.
+    measured = bb.pack(rows, prompt=bb.Prompt(user=USER), model=HAIKU)
+    tokens = measured.input_tokens
+    again = measured.write(tmp_path / "again")
+    assert [(s.bytes, s.input_tokens) for s in again] == [(s.bytes, s.input_tokens) for s in shards]
+    assert recs.input_tokens == tokens == sum(s.input_tokens for s in shards)
+    small = bb.Quotas(min_records_per_job=100, max_bytes_per_file=4_000_000)
+    split = bb.pack(rows, prompt=bb.Prompt(user=USER), model=HAIKU).write(
+        tmp_path / "split", quotas=small
+    )
+    assert len(split) > 1 and all(s.bytes <= 4_000_000 for s in split)
+    assert b"".join(s.path.read_bytes() for s in split) == recs.to_jsonl()
+    assert sum(s.input_tokens for s in split) == tokens
 
 
 # --- bad input -----------------------------------------------------------------------------

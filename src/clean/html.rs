@@ -888,7 +888,10 @@ mod tests {
         }
         assert_eq!(clean("a\0b"), "ab");
         // Stray end tags under deep nesting, some sharing a name's bucket, stay linear.
-        let stray: String = (0..400).map(|i| format!("</x{i}>")).collect::<Vec<_>>().concat();
+        let stray: String = (0..400)
+            .map(|i| format!("</x{i}>"))
+            .collect::<Vec<_>>()
+            .concat();
         let deep = "<div>".repeat(50_000) + &stray.repeat(100) + "deep" + &"</div>".repeat(50_000);
         assert_eq!(clean(&deep), "deep");
         let deep = "<div>".repeat(100_000) + "deep" + &"</div>".repeat(100_000);

@@ -76,23 +76,29 @@ pub enum Missing {
     Empty,
 }
 
-/// One packed record: its id, its row of the table, and its line's size and tokens.
+/// One packed record: its id and its row of the table.
 #[derive(Clone, Debug)]
 pub struct Record {
     pub id: String,
     /// The row of the table it was packed from.
     pub row: usize,
-    /// The length of its JSON line, without the newline.
+}
+
+/// What a record's line takes: its length without the newline, and its estimated input
+/// tokens (system, user and prefill text).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Measure {
     pub len: usize,
-    /// Estimated input tokens (system, user and prefill text).
     pub input_tokens: u64,
 }
 
 /// Packed records, in input order.
 ///
-/// Packing measures and checks every line but keeps none: a line is rendered again when it is
-/// written or asked for, from the table the records hold. Keeping 14,108 lines (83 MB) cost
-/// more in fresh memory than building them did, and held a second copy of every article.
+/// Lines are rendered when they are written (or asked for), from the table the records hold:
+/// keeping 14,108 lines (83 MB) cost more in fresh memory than building them did, and held a
+/// second copy of every article. Each line's size and tokens are measured once, when packing
+/// has to read the cells anyway (`clean=` columns, a template that may fill to nothing), when
+/// they are asked for, or while the lines are written.
 #[derive(Clone)]
 pub struct Records<'a> {
     pub model: ModelInfo,
@@ -100,6 +106,7 @@ pub struct Records<'a> {
     pub max_tokens: u64,
     pub records: Vec<Record>,
     source: Arc<Source<'a>>,
+    measured: std::sync::OnceLock<Vec<Measure>>,
 }
 
 /// What renders a record's line: the table, the prompt's pieces and the body's settings.
@@ -119,6 +126,10 @@ struct Source<'a> {
     field_cols: Vec<usize>,
     /// Cleaned cells (`clean=` columns), a row's by field; empty without `clean=`.
     cleaned: Vec<Vec<Option<String>>>,
+    /// The length of a line with an empty id and no cells, and the tokens of the fixed system
+    /// prompt and the prefill.
+    base: usize,
+    fixed_tokens: u64,
 }
 
 /// A rendered line's user-text classes and dynamic system prompt tokens.
@@ -241,6 +252,24 @@ impl Source<'_> {
                 classes,
                 system_tokens: 0,
             },
+        )
+    }
+
+    /// A row's cells: cleaned text where there is some, else the table's.
+    fn row_cells(&self, row: usize) -> Vec<Option<Text<'_>>> {
+        let cleaned = self.cleaned.get(row).filter(|c| !c.is_empty());
+        self.cells(row, cleaned.map(Vec::as_slice))
+    }
+
+    /// The measure of a record's line from its cells, and the user text's classes.
+    fn measure_cells(&self, id: &str, cells: &[Option<Text<'_>>]) -> (Measure, utf8::Classes) {
+        let (len, r) = self.measure(self.base, id, cells);
+        (
+            Measure {
+                len,
+                input_tokens: tokens::from_classes(r.classes) + self.fixed_tokens + r.system_tokens,
+            },
+            r.classes,
         )
     }
 
@@ -515,6 +544,11 @@ pub fn pack<'a>(
         })
         .collect();
     let fields: Vec<String> = fields.iter().map(|f| (*f).to_string()).collect();
+    // A template with text of its own never fills to nothing; another needs every row read.
+    let has_text = prompt
+        .user
+        .pieces()
+        .any(|p| p.is_ok_and(|l| l.chars().any(|c| !c.is_whitespace())));
     let mut source = Source {
         table,
         family: model.family,
@@ -527,99 +561,128 @@ pub fn pack<'a>(
         fields,
         field_cols,
         cleaned: Vec::new(),
+        base: 0,
+        fixed_tokens,
     };
-    // Every line is measured here (its tokens counted, its text checked, its `clean=` cells
-    // made and kept); it is rendered when written.
-    let src = &source;
-    let base = with_line(|line| {
-        src.render("", &vec![None; src.fields.len()], line, false);
+    source.base = with_line(|line| {
+        source.render("", &vec![None; source.fields.len()], line, false);
         line.len()
     });
-    let results: Vec<Result<(Record, Option<Vec<Option<String>>>), Error>> = (0..src.table.rows)
-        .into_par_iter()
-        .with_min_len(16)
-        .map_init(String::new, |scratch, row| {
-            let mut cleaned: Option<Vec<Option<String>>> = None;
-            for (k, (f, &ci)) in src.fields.iter().zip(&src.field_cols).enumerate() {
-                let cell = &src.table.columns[ci].values[row];
-                if cell.is_none() && missing != Missing::Empty {
+    // A missing value is named (the first in row order) before anything else is read.
+    if missing == Missing::Error {
+        for (row, id) in ids.iter().enumerate() {
+            for (f, &ci) in source.fields.iter().zip(&source.field_cols) {
+                if source.table.columns[ci].values[row].is_none() {
                     return Err(Error::InvalidInput(format!(
-                        "row {row} (id {:?}): column {f:?} is missing (None/NaN); fill it, drop the row, or pass missing=\"empty\"",
-                        ids[row]
+                        "row {row} (id {id:?}): column {f:?} is missing (None/NaN); fill it, drop the row, or pass missing=\"empty\""
                     )));
                 }
-                if let (Some(spec), Some(text)) = (cleaners[ci], cell) {
-                    cleaned.get_or_insert_with(|| vec![None; src.fields.len()])[k] =
-                        Some(clean::clean(text.utf8_in(scratch), spec.format, &spec.options));
-                }
             }
-            let cells = src.cells(row, cleaned.as_deref());
-            let (len, rendered) = src.measure(base, &ids[row], &cells);
-            // Bedrock rejects an empty message or inputText; say so now, not in the job.
-            if src.blank(&cells, rendered.classes) {
-                return Err(Error::InvalidInput(format!(
-                    "row {row} (id {:?}): the user prompt is empty once filled (columns {}); drop the row or fill it",
-                    ids[row],
-                    src.fields.join(", ")
-                )));
-            }
-            let input_tokens =
-                tokens::from_classes(rendered.classes) + fixed_tokens + rendered.system_tokens;
-            drop(cells);
-            Ok((
-                Record {
-                    id: ids[row].clone(),
-                    row,
-                    len,
-                    input_tokens,
-                },
-                cleaned,
-            ))
-        })
-        .collect();
-    let mut records = Vec::with_capacity(results.len());
-    let mut cleaned = Vec::new();
-    for r in results {
-        let (record, cells) = r?;
-        records.push(record);
-        if let Some(cells) = cells {
-            cleaned.resize(records.len() - 1, Vec::new());
-            cleaned.push(cells);
         }
     }
-    if !cleaned.is_empty() {
-        cleaned.resize(records.len(), Vec::new());
+    let records: Vec<Record> = ids
+        .into_iter()
+        .enumerate()
+        .map(|(row, id)| Record { id, row })
+        .collect();
+    let measured = std::sync::OnceLock::new();
+    if !clean_specs.is_empty() || !has_text {
+        // Every row is read here: its `clean=` cells made and kept, its line measured and
+        // checked.
+        let src = &source;
+        let results: Vec<Result<(Measure, Option<Vec<Option<String>>>), Error>> = records
+            .par_iter()
+            .with_min_len(16)
+            .map_init(String::new, |scratch, rec| {
+                let row = rec.row;
+                let mut cleaned: Option<Vec<Option<String>>> = None;
+                for (k, &ci) in src.field_cols.iter().enumerate() {
+                    if let (Some(spec), Some(text)) = (cleaners[ci], &src.table.columns[ci].values[row]) {
+                        cleaned.get_or_insert_with(|| vec![None; src.fields.len()])[k] =
+                            Some(clean::clean(text.utf8_in(scratch), spec.format, &spec.options));
+                    }
+                }
+                let cells = src.cells(row, cleaned.as_deref());
+                let (m, classes) = src.measure_cells(&rec.id, &cells);
+                // Bedrock rejects an empty message or inputText; say so now, not in the job.
+                if src.blank(&cells, classes) {
+                    return Err(Error::InvalidInput(format!(
+                        "row {row} (id {:?}): the user prompt is empty once filled (columns {}); drop the row or fill it",
+                        rec.id,
+                        src.fields.join(", ")
+                    )));
+                }
+                drop(cells);
+                Ok((m, cleaned))
+            })
+            .collect();
+        let mut measures = Vec::with_capacity(results.len());
+        let mut cleaned = Vec::new();
+        for r in results {
+            let (m, cells) = r?;
+            measures.push(m);
+            if let Some(cells) = cells {
+                cleaned.resize(measures.len() - 1, Vec::new());
+                cleaned.push(cells);
+            }
+        }
+        if !cleaned.is_empty() {
+            cleaned.resize(measures.len(), Vec::new());
+        }
+        source.cleaned = cleaned;
+        let _ = measured.set(measures);
     }
-    source.cleaned = cleaned;
     Ok(Records {
         model: model.clone(),
         invocation,
         max_tokens: prompt.settings.max_tokens,
         records,
         source: Arc::new(source),
+        measured,
     })
 }
 
 impl Records<'_> {
-    /// Appends record `i`'s line (without its newline) to `out`.
-    pub fn render(&self, i: usize, out: &mut Vec<u8>) {
+    /// Every record's measure, in order: measured now (in parallel) unless already known.
+    pub fn measures(&self) -> &[Measure] {
+        self.measured.get_or_init(|| {
+            let src = &self.source;
+            self.records
+                .par_iter()
+                .with_min_len(16)
+                .map(|r| src.measure_cells(&r.id, &src.row_cells(r.row)).0)
+                .collect()
+        })
+    }
+
+    /// The measures when they are known, without measuring.
+    pub fn known_measures(&self) -> Option<&[Measure]> {
+        self.measured.get().map(Vec::as_slice)
+    }
+
+    /// Appends record `i`'s line (without its newline) to `out`; with `count`, the tokens of
+    /// its text are returned.
+    fn render_line(&self, i: usize, out: &mut Vec<u8>, count: bool) -> u64 {
         let r = &self.records[i];
         let src = &self.source;
-        let cleaned = src.cleaned.get(r.row).filter(|c| !c.is_empty());
-        let cells = src.cells(r.row, cleaned.map(Vec::as_slice));
-        src.render(&r.id, &cells, out, false);
+        let rendered = src.render(&r.id, &src.row_cells(r.row), out, count);
+        if count {
+            tokens::from_classes(rendered.classes) + src.fixed_tokens + rendered.system_tokens
+        } else {
+            0
+        }
     }
 
     /// Record `i`'s line, without its newline.
     pub fn line(&self, i: usize) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.records[i].len);
-        self.render(i, &mut out);
+        let mut out = Vec::new();
+        self.render_line(i, &mut out, false);
         out
     }
 
     /// The bytes records `range` take as JSONL (each line and its newline).
     pub fn jsonl_len(&self, range: Range<usize>) -> usize {
-        self.records[range].iter().map(|r| r.len + 1).sum()
+        self.measures()[range].iter().map(|m| m.len + 1).sum()
     }
 
     /// Renders records `range` as JSONL into `out`, which must be exactly
@@ -632,11 +695,12 @@ impl Records<'_> {
                 out.len()
             )));
         }
+        let measures = self.measures();
         // Cut `out` into one piece per record, in order.
         let mut pieces: Vec<(usize, &mut [u8])> = Vec::with_capacity(range.len());
         let mut rest = out;
         for i in range {
-            let (piece, tail) = rest.split_at_mut(self.records[i].len + 1);
+            let (piece, tail) = rest.split_at_mut(measures[i].len + 1);
             pieces.push((i, piece));
             rest = tail;
         }
@@ -645,9 +709,9 @@ impl Records<'_> {
             .with_min_len(16)
             .try_for_each(|(i, piece)| {
                 with_line(|line| {
-                    self.render(i, line);
+                    self.render_line(i, line, false);
                     line.push(b'\n');
-                    // Rendering is deterministic: the line is what packing measured.
+                    // Rendering is deterministic: the line is what was measured.
                     if line.len() != piece.len() {
                         return Err(Error::InvalidInput(format!(
                             "record {:?} rendered to {} bytes, not the {} measured (a bug)",
@@ -669,20 +733,25 @@ impl Records<'_> {
         Ok(out)
     }
 
-    /// Writes records `range` as JSONL to `w`. Parts of about 256 KB are rendered in
-    /// parallel, each into a buffer that is reused, eight at a time; the next eight are
-    /// rendered while the eight before are written.
+    /// Writes records `range` as JSONL to `w`: parts of about 256 KB (by the measures when
+    /// they are known, else 48 records) rendered in parallel, each into a buffer that is
+    /// reused, eight at a time; the next eight are rendered while the eight before are written.
+    /// Returns the measure of each record written, counted while rendering when they were not
+    /// known.
     pub fn write_jsonl(
         &self,
         range: Range<usize>,
         w: &mut (impl std::io::Write + Send),
-    ) -> std::io::Result<()> {
+    ) -> std::io::Result<Vec<Measure>> {
         const PART: usize = 256 << 10;
+        const PART_RECORDS: usize = 48;
         const PARTS: usize = 8;
+        type Part = (Vec<u8>, Vec<Measure>);
+        let known = self.known_measures();
         let mut parts: Vec<Range<usize>> = Vec::new();
         let (mut start, mut size) = (range.start, 0);
         for i in range.clone() {
-            size += self.records[i].len + 1;
+            size += known.map_or(PART / PART_RECORDS, |m| m[i].len + 1);
             if size >= PART {
                 parts.push(start..i + 1);
                 (start, size) = (i + 1, 0);
@@ -692,64 +761,114 @@ impl Records<'_> {
             parts.push(start..range.end);
         }
         let groups: Vec<&[Range<usize>]> = parts.chunks(PARTS).collect();
-        let render = |group: &[Range<usize>], bufs: &mut Vec<Vec<u8>>| -> std::io::Result<()> {
-            bufs.resize_with(group.len(), Vec::new);
+        let render = |group: &[Range<usize>], bufs: &mut Vec<Part>| -> std::io::Result<()> {
+            bufs.resize_with(group.len(), Default::default);
             group
                 .par_iter()
                 .zip(bufs.par_iter_mut())
-                .try_for_each(|(part, buf)| {
+                .try_for_each(|(part, (buf, measures))| {
                     buf.clear();
+                    measures.clear();
                     for i in part.clone() {
-                        self.render(i, buf);
+                        let start = buf.len();
+                        let input_tokens = self.render_line(i, buf, known.is_none());
+                        let len = buf.len() - start;
                         buf.push(b'\n');
+                        match known {
+                            // Rendering is deterministic: the line is what was measured.
+                            Some(m) if m[i].len != len => {
+                                return Err(std::io::Error::other(format!(
+                                    "record {:?} rendered to {len} bytes, not the {} measured (a bug)",
+                                    self.records[i].id, m[i].len
+                                )))
+                            }
+                            Some(m) => measures.push(m[i]),
+                            None => measures.push(Measure { len, input_tokens }),
+                        }
                     }
-                    // Rendering is deterministic: the part is what packing measured.
-                    if buf.len() == self.jsonl_len(part.clone()) {
-                        Ok(())
-                    } else {
-                        Err(std::io::Error::other(format!(
-                            "records {part:?} rendered to {} bytes, not the {} measured (a bug)",
-                            buf.len(),
-                            self.jsonl_len(part.clone())
-                        )))
-                    }
+                    Ok(())
                 })
         };
-        let (mut ready, mut next): (Vec<Vec<u8>>, Vec<Vec<u8>>) = (Vec::new(), Vec::new());
+        let (mut ready, mut next): (Vec<Part>, Vec<Part>) = (Vec::new(), Vec::new());
         if let Some(first) = groups.first() {
             render(first, &mut ready)?;
         }
+        let mut out = Vec::with_capacity(range.len());
         for k in 0..groups.len() {
             let count = groups[k].len();
             let (written, rendered) = rayon::join(
-                || ready[..count].iter().try_for_each(|buf| w.write_all(buf)),
+                || {
+                    ready[..count]
+                        .iter()
+                        .try_for_each(|(buf, _)| w.write_all(buf))
+                },
                 || groups.get(k + 1).map_or(Ok(()), |g| render(g, &mut next)),
             );
             written?;
             rendered?;
+            for (_, m) in &ready[..count] {
+                out.extend_from_slice(m);
+            }
             std::mem::swap(&mut ready, &mut next);
         }
-        Ok(())
+        Ok(out)
+    }
+
+    /// Records the measures of every record, found while writing them all.
+    pub fn learn_measures(&self, measures: Vec<Measure>) {
+        if measures.len() == self.records.len() {
+            let _ = self.measured.set(measures);
+        }
+    }
+
+    /// Upper bounds of each line's size with its newline, from the cells' lengths alone: six
+    /// bytes a unit (the longest escape) and the line's fixed bytes.
+    pub fn size_bounds(&self) -> Vec<u64> {
+        let src = &self.source;
+        self.records
+            .iter()
+            .map(|r| {
+                let cells = src.row_cells(r.row);
+                let pieces: usize = src
+                    .pieces
+                    .iter()
+                    .map(|p| match p {
+                        Piece::Literal(escaped, _) => escaped.len(),
+                        Piece::Field(k) => cells[*k].as_ref().map_or(0, |t| 6 * t.units()),
+                    })
+                    .sum();
+                let system = if src.fixed_system.is_none() && src.system.is_some() {
+                    // Rendered per row: bounded by the template and its cells.
+                    cells.iter().flatten().map(|t| 6 * t.units()).sum::<usize>() * 2 + 4096
+                } else {
+                    0
+                };
+                (src.base + 6 * r.id.len() + pieces + system + 1) as u64
+            })
+            .collect()
     }
 
     /// The records whose id is not in `done` (sharing the table these hold).
     pub fn exclude(&self, done: &HashSet<String>) -> Self {
+        let keep: Vec<usize> = (0..self.records.len())
+            .filter(|&i| !done.contains(&self.records[i].id))
+            .collect();
+        let measured = std::sync::OnceLock::new();
+        if let Some(m) = self.known_measures() {
+            let _ = measured.set(keep.iter().map(|&i| m[i]).collect());
+        }
         Records {
             model: self.model.clone(),
             invocation: self.invocation,
             max_tokens: self.max_tokens,
-            records: self
-                .records
-                .iter()
-                .filter(|r| !done.contains(&r.id))
-                .cloned()
-                .collect(),
+            records: keep.iter().map(|&i| self.records[i].clone()).collect(),
             source: Arc::clone(&self.source),
+            measured,
         }
     }
 
     /// Estimated input tokens of all records.
     pub fn input_tokens(&self) -> u64 {
-        self.records.iter().map(|r| r.input_tokens).sum()
+        self.measures().iter().map(|m| m.input_tokens).sum()
     }
 }

@@ -181,9 +181,25 @@ pub fn write_shards(
     q: &Quotas,
     overwrite: bool,
 ) -> Result<Vec<ShardInfo>, Error> {
-    let sizes: Vec<u64> = records.records.iter().map(|r| r.len as u64 + 1).collect();
     let ids: Vec<String> = records.records.iter().map(|r| r.id.clone()).collect();
-    let jobs = plan(&sizes, &ids, q)?;
+    let n = ids.len();
+    // When the records' largest possible sizes fit one file of one job, so do their real
+    // ones: the lines are written straight away and measured as they are rendered. Otherwise
+    // they are measured first and planned by their real sizes.
+    let exact = |records: &Records<'_>| -> Vec<u64> {
+        records
+            .measures()
+            .iter()
+            .map(|m| m.len as u64 + 1)
+            .collect()
+    };
+    let jobs = match records.known_measures() {
+        Some(_) => plan(&exact(records), &ids, q)?,
+        None => match plan(&records.size_bounds(), &ids, q) {
+            Ok(one) if one.len() == 1 && one[0].len() == 1 => one,
+            _ => plan(&exact(records), &ids, q)?,
+        },
+    };
     fs::create_dir_all(out_dir).map_err(|e| io_err(out_dir, e))?;
     let existing: Vec<PathBuf> = fs::read_dir(out_dir)
         .map_err(|e| io_err(out_dir, e))?
@@ -209,6 +225,7 @@ pub fn write_shards(
         }
     }
     let mut shards = Vec::new();
+    let mut learned = Vec::new();
     for (j, files) in jobs.iter().enumerate() {
         let dir = out_dir.join(format!("job-{:04}", j + 1));
         fs::create_dir_all(&dir).map_err(|e| io_err(&dir, e))?;
@@ -216,13 +233,15 @@ pub fn write_shards(
             let path = dir.join(format!("part-{:05}.jsonl", f + 1));
             let tmp = dir.join(format!(".part-{:05}.jsonl.tmp", f + 1));
             let mut file = fs::File::create(&tmp).map_err(|e| io_err(&tmp, e))?;
-            let part = &records.records[range.clone()];
-            records
+            let measures = records
                 .write_jsonl(range.clone(), &mut file)
                 .map_err(|e| io_err(&tmp, e))?;
-            let bytes: u64 = part.iter().map(|r| r.len as u64 + 1).sum();
-            let tokens: u64 = part.iter().map(|r| r.input_tokens).sum();
+            let bytes: u64 = measures.iter().map(|m| m.len as u64 + 1).sum();
+            let tokens: u64 = measures.iter().map(|m| m.input_tokens).sum();
             fs::rename(&tmp, &path).map_err(|e| io_err(&path, e))?;
+            if range.len() == n {
+                learned = measures;
+            }
             shards.push(ShardInfo {
                 path,
                 job: j + 1,
@@ -232,6 +251,7 @@ pub fn write_shards(
             });
         }
     }
+    records.learn_measures(learned);
     Ok(shards)
 }
 

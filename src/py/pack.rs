@@ -353,10 +353,10 @@ impl PyRecords {
         self.inner.invocation.api_name()
     }
 
-    /// Estimated input tokens of every record.
+    /// Estimated input tokens of every record (measured once, in parallel, if need be).
     #[getter]
-    fn input_tokens(&self) -> u64 {
-        self.inner.input_tokens()
+    fn input_tokens(&self, py: Python<'_>) -> PyResult<u64> {
+        detach(py, || self.inner.input_tokens())
     }
 
     /// The first `n` records as dicts (`recordId`, `modelInput`), to inspect.
@@ -373,8 +373,9 @@ impl PyRecords {
     /// All records as JSONL bytes (UTF-8, one record per line).
     fn to_jsonl<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
         let all = 0..self.inner.records.len();
+        let len = detach(py, || self.inner.jsonl_len(all.clone()))?;
         // Rendered straight into the bytes object, in parallel.
-        PyBytes::new_with(py, self.inner.jsonl_len(all.clone()), |buf| {
+        PyBytes::new_with(py, len, |buf| {
             detach(py, || self.inner.render_into(all, buf))?.py_err(py)
         })
     }
@@ -414,11 +415,12 @@ impl PyRecords {
         } else {
             output_tokens.unwrap_or(self.inner.max_tokens)
         };
+        let input_tokens = detach(py, || self.inner.input_tokens())?;
         estimate_dict(
             py,
             &self.inner.model.base,
             n,
-            self.inner.input_tokens(),
+            input_tokens,
             per * n as u64,
             prices.as_ref(),
         )
