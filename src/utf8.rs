@@ -21,6 +21,8 @@
 // is only a hint and a call would cost more than the helper.
 #![allow(clippy::inline_always)]
 
+use crate::pack::json::ESCAPES;
+
 /// Byte classes of a text's UTF-8: `[ascii, whitespace, lead, cjk_lead]` (see
 /// [`crate::simd::byte_classes`]).
 pub type Classes = [u64; 4];
@@ -216,15 +218,12 @@ pub fn json_measure_utf8(src: &str, classes: &mut Classes) -> usize {
     src.bytes().map(json_ascii_len).sum()
 }
 
-/// The bytes JSON takes for a byte below 0x80 (1, 2 for a short escape, 6 for `\u00XX`), or 1.
+/// The bytes JSON takes for a byte (1, 2 for a short escape, 6 for `\u00XX`).
 #[inline(always)]
 fn json_ascii_len(c: u8) -> usize {
-    if c >= 0x20 && c != b'"' && c != b'\\' {
-        1
-    } else if SHORT_ESCAPE[c as usize] != 0 {
-        2
-    } else {
-        6
+    match ESCAPES.get(c as usize) {
+        Some(&(_, n)) if n > 0 => n as usize,
+        _ => 1,
     }
 }
 
@@ -296,51 +295,19 @@ unsafe fn encode<U: Unit, const MODE: u8>(
     scalar::<U, MODE>(src, i, src.len().min(i + fit), dst, classes)
 }
 
-/// The second byte of the two-byte JSON escape of an ASCII byte, or 0 when it has none
-/// (a control character then takes `\u00XX`; any other byte is written as it is).
-const SHORT_ESCAPE: [u8; 128] = {
-    let mut t = [0u8; 128];
-    t[0x08] = b'b';
-    t[0x09] = b't';
-    t[0x0A] = b'n';
-    t[0x0C] = b'f';
-    t[0x0D] = b'r';
-    t[b'"' as usize] = b'"';
-    t[b'\\' as usize] = b'\\';
-    t
-};
-
 /// Writes the JSON form of the ASCII byte `c` at `dst`: the next output byte.
 ///
 /// # Safety
 /// `dst` must be valid for six bytes.
 #[inline(always)]
 unsafe fn ascii_json(c: u8, dst: *mut u8) -> *mut u8 {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    if c >= 0x20 && c != b'"' && c != b'\\' {
+    let (e, n) = &ESCAPES[(c & 0x7F) as usize];
+    if *n == 0 {
         *dst = c;
         return dst.add(1);
     }
-    let e = SHORT_ESCAPE[c as usize];
-    if e != 0 {
-        *dst = b'\\';
-        *dst.add(1) = e;
-        return dst.add(2);
-    }
-    std::ptr::copy_nonoverlapping(
-        [
-            b'\\',
-            b'u',
-            b'0',
-            b'0',
-            HEX[(c >> 4) as usize],
-            HEX[(c & 15) as usize],
-        ]
-        .as_ptr(),
-        dst,
-        6,
-    );
-    dst.add(6)
+    std::ptr::copy_nonoverlapping(e.as_ptr(), dst, 6);
+    dst.add(*n as usize)
 }
 
 /// Writes the UTF-8 of `src[i..]` at `dst` up to unit `end` (one unit further when a surrogate
@@ -1160,74 +1127,38 @@ mod tests {
         both_paths(every_control);
     }
 
+    /// A text of one width against the reference, through every writer and both paths.
+    fn check_width<U: Unit>(src: &[U], push: fn(&mut String, &[U]), what: &str) -> String {
+        let as32: Vec<u32> = src.iter().map(|u| u.get()).collect();
+        let want = reference(&as32);
+        let mut got = String::from("x");
+        push(&mut got, src);
+        assert_eq!(&got[1..], want, "{what}");
+        assert_eq!(
+            scalar_only::<_, PLAIN>(src).0,
+            want.as_bytes(),
+            "{what} scalar"
+        );
+        assert!(bound(src) >= want.len(), "{what} bound");
+        let json = json_reference(&want);
+        assert_eq!(json_of(src), json, "{what} json");
+        assert_eq!(scalar_only::<_, COUNTED>(src), json, "{what} json scalar");
+        want
+    }
+
     fn every_width() {
         for seed in 1..300u64 {
             let n = (seed as usize * 37) % 700;
             let wide = units(seed, n, u32::MAX);
-            let want = reference(&wide);
-            let mut got = String::from("x");
-            push_ucs4(&mut got, &wide);
-            assert_eq!(&got[1..], want, "ucs4 seed {seed}");
-            assert_eq!(
-                scalar_only::<_, PLAIN>(&wide).0,
-                want.as_bytes(),
-                "ucs4 scalar {seed}"
-            );
-            let json = json_reference(&want);
-            assert_eq!(json_of(&wide), json, "ucs4 json seed {seed}");
-            assert_eq!(
-                scalar_only::<_, COUNTED>(&wide),
-                json,
-                "ucs4 json scalar {seed}"
-            );
-
+            let text = check_width(&wide, push_ucs4, &format!("ucs4 {seed}"));
             let narrow: Vec<u16> = units(seed, n, 0xFFFF).iter().map(|&c| c as u16).collect();
-            let as32: Vec<u32> = narrow.iter().map(|&c| u32::from(c)).collect();
-            let want = reference(&as32);
-            let mut got = String::new();
-            push_ucs2(&mut got, &narrow);
-            assert_eq!(got, want, "ucs2 seed {seed}");
-            assert_eq!(
-                scalar_only::<_, PLAIN>(&narrow).0,
-                want.as_bytes(),
-                "ucs2 scalar {seed}"
-            );
-            assert!(bound(&narrow) >= want.len());
-            let json = json_reference(&want);
-            assert_eq!(json_of(&narrow), json, "ucs2 json seed {seed}");
-            assert_eq!(
-                scalar_only::<_, COUNTED>(&narrow),
-                json,
-                "ucs2 json scalar {seed}"
-            );
-
+            check_width(&narrow, push_ucs2, &format!("ucs2 {seed}"));
             let latin: Vec<u8> = units(seed, n, 0xFF).iter().map(|&c| c as u8).collect();
-            let as32: Vec<u32> = latin.iter().map(|&c| u32::from(c)).collect();
-            let want = reference(&as32);
-            let mut got = String::new();
-            push_latin1(&mut got, &latin);
-            assert_eq!(got, want, "latin1 seed {seed}");
-            assert_eq!(
-                scalar_only::<_, PLAIN>(&latin).0,
-                want.as_bytes(),
-                "latin1 scalar {seed}"
-            );
+            let want = check_width(&latin, push_latin1, &format!("latin1 {seed}"));
             assert_eq!(bound(&latin), want.len());
-            let json = json_reference(&want);
-            assert_eq!(json_of(&latin), json, "latin1 json seed {seed}");
-            assert_eq!(
-                scalar_only::<_, COUNTED>(&latin),
-                json,
-                "latin1 json scalar {seed}"
-            );
-
             // UTF-8 input, through the vector path where the CPU has it.
-            let text = reference(&wide);
-            let mut out = b"y".to_vec();
-            let mut classes = [0; 4];
-            push_json_utf8(&mut out, &text, &mut classes);
             assert_eq!(
-                (out[1..].to_vec(), classes),
+                json_of_utf8(&text),
                 json_reference(&text),
                 "utf8 json {seed}"
             );

@@ -1,6 +1,33 @@
 //! A small JSON writer for the batch lines: keys in a fixed order, strings escaped as
 //! `json.dumps(ensure_ascii=False)` does (UTF-8 kept, `"`, `\` and control characters escaped).
 
+/// The escape of each ASCII byte that a JSON string cannot hold raw, and its length (0 for the
+/// others): `\"`, `\\`, `\n`, `\r`, `\t`, `\b`, `\f`, else `\u00XX` for a control character.
+pub const ESCAPES: [([u8; 6], u8); 128] = {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut t = [([0u8; 6], 0u8); 128];
+    let mut c = 0;
+    while c < 0x20 {
+        t[c] = ([b'\\', b'u', b'0', b'0', HEX[c >> 4], HEX[c & 15]], 6);
+        c += 1;
+    }
+    let short: [(u8, u8); 7] = [
+        (b'"', b'"'),
+        (b'\\', b'\\'),
+        (b'\n', b'n'),
+        (b'\r', b'r'),
+        (b'\t', b't'),
+        (0x08, b'b'),
+        (0x0c, b'f'),
+    ];
+    let mut k = 0;
+    while k < short.len() {
+        t[short[k].0 as usize] = ([b'\\', short[k].1, 0, 0, 0, 0], 2);
+        k += 1;
+    }
+    t
+};
+
 /// Appends the escaped content of `s` (no quotes): runs without special bytes are copied whole,
 /// found 16 bytes at a time.
 pub fn escaped(out: &mut Vec<u8>, s: &str) {
@@ -12,27 +39,8 @@ pub fn escaped(out: &mut Vec<u8>, s: &str) {
         if i == b.len() {
             return;
         }
-        let c = b[i];
-        match c {
-            b'"' => out.extend_from_slice(b"\\\""),
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            0x08 => out.extend_from_slice(b"\\b"),
-            0x0c => out.extend_from_slice(b"\\f"),
-            _ => {
-                const HEX: &[u8; 16] = b"0123456789abcdef";
-                out.extend_from_slice(&[
-                    b'\\',
-                    b'u',
-                    b'0',
-                    b'0',
-                    HEX[(c >> 4) as usize],
-                    HEX[(c & 15) as usize],
-                ]);
-            }
-        }
+        let (e, n) = &ESCAPES[b[i] as usize];
+        out.extend_from_slice(&e[..*n as usize]);
         start = i + 1;
     }
 }

@@ -157,6 +157,18 @@ impl Source<'_> {
             .collect()
     }
 
+    /// Appends the text of field `name` among `cells` (nothing for a missing one).
+    fn push_field(&self, cells: &[Option<Text<'_>>], name: &str, out: &mut String) {
+        if let Some(Some(text)) = self
+            .fields
+            .iter()
+            .position(|f| f == name)
+            .map(|k| &cells[k])
+        {
+            text.push_to(out);
+        }
+    }
+
     /// Appends the line of record `id` (without its newline) from its cells; with `count`,
     /// the user text's classes are counted.
     fn render(
@@ -166,16 +178,7 @@ impl Source<'_> {
         out: &mut Vec<u8>,
         count: bool,
     ) -> Rendered {
-        let value = |name: &str, out: &mut String| {
-            if let Some(Some(text)) = self
-                .fields
-                .iter()
-                .position(|f| f == name)
-                .map(|k| &cells[k])
-            {
-                text.push_to(out);
-            }
-        };
+        let value = |name: &str, out: &mut String| self.push_field(cells, name, out);
         let dynamic: Option<String> = match &self.system {
             Some(t) if self.fixed_system.is_none() => {
                 let mut s = String::new();
@@ -281,16 +284,8 @@ impl Source<'_> {
         ascii == space
             && (lead == 0 || {
                 let mut user = String::new();
-                self.user.render_into(&mut user, |name, out| {
-                    if let Some(Some(text)) = self
-                        .fields
-                        .iter()
-                        .position(|f| f == name)
-                        .map(|k| &cells[k])
-                    {
-                        text.push_to(out);
-                    }
-                });
+                self.user
+                    .render_into(&mut user, |name, out| self.push_field(cells, name, out));
                 user.trim().is_empty()
             })
     }
