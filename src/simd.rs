@@ -1,7 +1,8 @@
 //! Byte scans shared by the JSON stages (pack, validate, collect) and the token estimate: the
-//! next byte a JSON string cannot hold raw, and byte-class counts. AVX2 32 bytes at a time when
-//! the CPU has it (checked once at run time), else SSE2 (every x86-64 CPU) 16 at a time, with a
-//! portable scalar version for other targets and for tails.
+//! next byte a JSON string cannot hold raw, and byte-class counts. AVX-512 64 bytes at a time
+//! (a masked load takes the tail) or AVX2 32 at a time when the CPU has them (checked once at
+//! run time), else SSE2 (every x86-64 CPU) 16 at a time, with a portable scalar version for
+//! other targets and for tails.
 #![allow(unsafe_code)]
 
 /// Bytes a JSON string cannot hold raw: `"`, `\` and control characters (< 0x20).
@@ -29,10 +30,13 @@ fn json_special_scalar(b: &[u8], from: usize) -> usize {
 pub fn json_special(b: &[u8], from: usize) -> usize {
     #[cfg(target_arch = "x86_64")]
     {
-        // SAFETY: AVX2 is used only when the CPU reports it; SSE2 is part of the x86-64
-        // baseline; both read only within `b`.
+        // SAFETY: AVX-512 and AVX2 are used only when the CPU reports them; SSE2 is part of
+        // the x86-64 baseline; all read only within `b` (AVX-512's masked tail loads skip the
+        // bytes past its end).
         unsafe {
-            if std::is_x86_feature_detected!("avx2") {
+            if avx512::available() {
+                avx512::json_special(b, from)
+            } else if std::is_x86_feature_detected!("avx2") {
                 avx2::json_special(b, from)
             } else {
                 sse2::json_special(b, from)
@@ -55,7 +59,9 @@ pub fn byte_classes(b: &[u8]) -> [u64; 4] {
     {
         // SAFETY: as in `json_special`.
         unsafe {
-            if std::is_x86_feature_detected!("avx2") {
+            if avx512::available() {
+                avx512::byte_classes(b)
+            } else if std::is_x86_feature_detected!("avx2") {
                 avx2::byte_classes(b)
             } else {
                 sse2::byte_classes(b)
@@ -66,6 +72,20 @@ pub fn byte_classes(b: &[u8]) -> [u64; 4] {
     {
         byte_classes_scalar(b)
     }
+}
+
+/// Whether `b` is UTF-8: AVX-512 64 bytes a step when the CPU has it, else simdutf8 (AVX2 or
+/// SSE4.2). Only the answer; `std::str::from_utf8` says where it fails.
+#[inline]
+pub fn is_utf8(b: &[u8]) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if avx512::available() {
+            // SAFETY: the CPU has AVX-512 F and BW; the reads stay within `b`.
+            return unsafe { avx512::is_utf8(b) };
+        }
+    }
+    simdutf8::basic::from_utf8(b).is_ok()
 }
 
 fn byte_classes_scalar(b: &[u8]) -> [u64; 4] {
@@ -293,6 +313,257 @@ mod avx2 {
     }
 }
 
+#[cfg(target_arch = "x86_64")]
+#[allow(clippy::cast_possible_wrap, clippy::cast_possible_truncation)]
+mod avx512 {
+    use std::arch::x86_64::{
+        __m512i, _mm512_alignr_epi8, _mm512_and_si512, _mm512_broadcast_i32x4,
+        _mm512_cmpeq_epi8_mask, _mm512_cmpge_epu8_mask, _mm512_cmplt_epu8_mask, _mm512_loadu_si512,
+        _mm512_maskz_loadu_epi8, _mm512_movepi8_mask, _mm512_or_si512, _mm512_permutex2var_epi64,
+        _mm512_set1_epi8, _mm512_setr_epi64, _mm512_setzero_si512, _mm512_shuffle_epi8,
+        _mm512_srli_epi16, _mm512_sub_epi8, _mm512_subs_epu8, _mm512_ternarylogic_epi32,
+        _mm512_test_epi8_mask, _mm_loadu_si128,
+    };
+    use std::sync::atomic::{AtomicU8, Ordering};
+
+    /// AVX-512 F and BW, asked of the CPU once (0: not yet, 1: no, 2: yes).
+    #[inline]
+    pub fn available() -> bool {
+        static STATE: AtomicU8 = AtomicU8::new(0);
+        match STATE.load(Ordering::Relaxed) {
+            2 => true,
+            1 => false,
+            _ => {
+                let yes = std::is_x86_feature_detected!("avx512f")
+                    && std::is_x86_feature_detected!("avx512bw")
+                    && std::is_x86_feature_detected!("popcnt");
+                STATE.store(if yes { 2 } else { 1 }, Ordering::Relaxed);
+                yes
+            }
+        }
+    }
+
+    /// The `n` bytes at `p` (`n` < 64) in the low lanes, zeros above, and their mask. The
+    /// masked lanes are not read (a masked load does not fault on them).
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw")]
+    unsafe fn tail(p: *const u8, n: usize) -> (__m512i, u64) {
+        let k = (1u64 << n) - 1;
+        (_mm512_maskz_loadu_epi8(k, p.cast()), k)
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw")]
+    unsafe fn special(v: __m512i) -> u64 {
+        _mm512_cmplt_epu8_mask(v, _mm512_set1_epi8(0x20))
+            | _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'"' as i8))
+            | _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'\\' as i8))
+    }
+
+    /// # Safety
+    /// On a CPU where [`available`] is true; `from <= b.len()`.
+    #[target_feature(enable = "avx512f,avx512bw,popcnt")]
+    pub unsafe fn json_special(b: &[u8], from: usize) -> usize {
+        let n = b.len();
+        let p = b.as_ptr();
+        let mut i = from;
+        while i + 64 <= n {
+            let m = special(_mm512_loadu_si512(p.add(i).cast()));
+            if m != 0 {
+                return i + m.trailing_zeros() as usize;
+            }
+            i += 64;
+        }
+        if i < n {
+            let (v, k) = tail(p.add(i), n - i);
+            let m = special(v) & k;
+            if m != 0 {
+                return i + m.trailing_zeros() as usize;
+            }
+        }
+        n
+    }
+
+    /// The 16-entry table `t` in every 128-bit lane (for `vpshufb`).
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw")]
+    unsafe fn table(t: [u8; 16]) -> __m512i {
+        _mm512_broadcast_i32x4(_mm_loadu_si128(t.as_ptr().cast()))
+    }
+
+    /// `v` shifted up by `N` bytes across the whole register, the last `N` bytes of `prev`
+    /// coming in below (`N` = 1, 2, 3): the byte 1, 2 or 3 places before each byte.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw")]
+    unsafe fn before<const SHIFT: i32>(v: __m512i, prev: __m512i) -> __m512i {
+        // [prev's last lane, v's lanes 0..=2], then each lane of `v` joined to the one below.
+        let below =
+            _mm512_permutex2var_epi64(prev, _mm512_setr_epi64(6, 7, 8, 9, 10, 11, 12, 13), v);
+        _mm512_alignr_epi8::<SHIFT>(v, below)
+    }
+
+    /// Keiser and Lemire's check ("Validating UTF-8 in less than one instruction per byte",
+    /// 2021; the tables of simdjson and simdutf8): three nibble lookups classify each pair of
+    /// bytes, and the bytes two and three after a 3- or 4-byte lead must be continuations. The
+    /// input ends in a block of zeros (the masked tail), which an unfinished character fails.
+    ///
+    /// # Safety
+    /// On a CPU where [`available`] is true.
+    #[target_feature(enable = "avx512f,avx512bw")]
+    pub unsafe fn is_utf8(b: &[u8]) -> bool {
+        const TOO_SHORT: u8 = 1 << 0;
+        const TOO_LONG: u8 = 1 << 1;
+        const OVERLONG_3: u8 = 1 << 2;
+        const TOO_LARGE: u8 = 1 << 3;
+        const SURROGATE: u8 = 1 << 4;
+        const OVERLONG_2: u8 = 1 << 5;
+        const TOO_LARGE_1000: u8 = 1 << 6;
+        const OVERLONG_4: u8 = 1 << 6;
+        const TWO_CONTS: u8 = 1 << 7;
+        const CARRY: u8 = TOO_SHORT | TOO_LONG | TWO_CONTS;
+        const LARGE: u8 = CARRY | TOO_LARGE | TOO_LARGE_1000;
+        let byte_1_high = table([
+            TOO_LONG,
+            TOO_LONG,
+            TOO_LONG,
+            TOO_LONG,
+            TOO_LONG,
+            TOO_LONG,
+            TOO_LONG,
+            TOO_LONG,
+            TWO_CONTS,
+            TWO_CONTS,
+            TWO_CONTS,
+            TWO_CONTS,
+            TOO_SHORT | OVERLONG_2,
+            TOO_SHORT,
+            TOO_SHORT | OVERLONG_3 | SURROGATE,
+            TOO_SHORT | TOO_LARGE | TOO_LARGE_1000 | OVERLONG_4,
+        ]);
+        let byte_1_low = table([
+            CARRY | OVERLONG_3 | OVERLONG_2 | OVERLONG_4,
+            CARRY | OVERLONG_2,
+            CARRY,
+            CARRY,
+            CARRY | TOO_LARGE,
+            LARGE,
+            LARGE,
+            LARGE,
+            LARGE,
+            LARGE,
+            LARGE,
+            LARGE,
+            LARGE,
+            LARGE | SURROGATE,
+            LARGE,
+            LARGE,
+        ]);
+        let byte_2_high = table([
+            TOO_SHORT,
+            TOO_SHORT,
+            TOO_SHORT,
+            TOO_SHORT,
+            TOO_SHORT,
+            TOO_SHORT,
+            TOO_SHORT,
+            TOO_SHORT,
+            TOO_LONG | OVERLONG_2 | TWO_CONTS | OVERLONG_3 | TOO_LARGE_1000 | OVERLONG_4,
+            TOO_LONG | OVERLONG_2 | TWO_CONTS | OVERLONG_3 | TOO_LARGE,
+            TOO_LONG | OVERLONG_2 | TWO_CONTS | SURROGATE | TOO_LARGE,
+            TOO_LONG | OVERLONG_2 | TWO_CONTS | SURROGATE | TOO_LARGE,
+            TOO_SHORT,
+            TOO_SHORT,
+            TOO_SHORT,
+            TOO_SHORT,
+        ]);
+        let nibble = _mm512_set1_epi8(0x0f);
+        let high = |v: __m512i| _mm512_and_si512(_mm512_srli_epi16::<4>(v), nibble);
+        // A character that a block leaves unfinished: its last byte >= 0xC0, the one before
+        // >= 0xE0 or the third last >= 0xF0.
+        let mut ends = [0xffu8; 64];
+        ends[61..].copy_from_slice(&[0xef, 0xdf, 0xbf]);
+        let ends = _mm512_loadu_si512(ends.as_ptr().cast());
+        let mut error = _mm512_setzero_si512();
+        let mut prev = _mm512_setzero_si512();
+        let mut unfinished = _mm512_setzero_si512();
+        let n = b.len();
+        let p = b.as_ptr();
+        let mut i = 0;
+        loop {
+            let last = i + 64 > n;
+            let v = if last {
+                tail(p.add(i), n - i).0
+            } else {
+                _mm512_loadu_si512(p.add(i).cast())
+            };
+            if _mm512_movepi8_mask(v) == 0 {
+                // ASCII: fine unless the block before left a character unfinished.
+                error = _mm512_or_si512(error, unfinished);
+                unfinished = _mm512_setzero_si512();
+            } else {
+                let prev1 = before::<15>(v, prev);
+                let classes = _mm512_ternarylogic_epi32::<0x80>(
+                    _mm512_shuffle_epi8(byte_1_high, high(prev1)),
+                    _mm512_shuffle_epi8(byte_1_low, _mm512_and_si512(prev1, nibble)),
+                    _mm512_shuffle_epi8(byte_2_high, high(v)),
+                );
+                let third = _mm512_subs_epu8(before::<14>(v, prev), _mm512_set1_epi8(0x60));
+                let fourth = _mm512_subs_epu8(before::<13>(v, prev), _mm512_set1_epi8(0x70));
+                // (third | fourth) & 0x80 must equal the lookup's TWO_CONTS bit (0x80), and
+                // every other bit of the lookup must be clear.
+                let must = _mm512_ternarylogic_epi32::<0xA8>(
+                    third,
+                    fourth,
+                    _mm512_set1_epi8(0x80u8 as i8),
+                );
+                error = _mm512_ternarylogic_epi32::<0xF6>(error, must, classes);
+                unfinished = _mm512_subs_epu8(v, ends);
+            }
+            prev = v;
+            if last {
+                break;
+            }
+            i += 64;
+        }
+        // The final block is the zero-padded tail: a character it leaves open is cut off.
+        _mm512_test_epi8_mask(_mm512_or_si512(error, unfinished), _mm512_set1_epi8(-1)) == 0
+    }
+
+    /// # Safety
+    /// On a CPU where [`available`] is true.
+    #[target_feature(enable = "avx512f,avx512bw,popcnt")]
+    pub unsafe fn byte_classes(b: &[u8]) -> [u64; 4] {
+        #[inline]
+        #[target_feature(enable = "avx512f,avx512bw,popcnt")]
+        unsafe fn count(v: __m512i, k: u64, out: &mut [u64; 4]) {
+            let set = |x: u8| _mm512_set1_epi8(x as i8);
+            let ascii = !_mm512_movepi8_mask(v);
+            let space = _mm512_cmpeq_epi8_mask(v, set(b' '))
+                | _mm512_cmplt_epu8_mask(_mm512_sub_epi8(v, set(0x09)), set(5));
+            let lead = _mm512_cmpge_epu8_mask(v, set(0xc0));
+            let cjk = _mm512_cmplt_epu8_mask(_mm512_sub_epi8(v, set(0xe3)), set(0xf7 - 0xe3 + 1))
+                & !_mm512_cmpeq_epi8_mask(v, set(0xee));
+            out[0] += u64::from((ascii & k).count_ones());
+            out[1] += u64::from((space & k).count_ones());
+            out[2] += u64::from((lead & k).count_ones());
+            out[3] += u64::from((cjk & k).count_ones());
+        }
+        let mut out = [0u64; 4];
+        let n = b.len();
+        let p = b.as_ptr();
+        let mut i = 0;
+        while i + 64 <= n {
+            count(_mm512_loadu_si512(p.add(i).cast()), u64::MAX, &mut out);
+            i += 64;
+        }
+        if i < n {
+            let (v, k) = tail(p.add(i), n - i);
+            count(v, k, &mut out);
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -331,15 +602,119 @@ mod tests {
                     assert_eq!(json_special(&b, from), want);
                     #[cfg(target_arch = "x86_64")]
                     #[allow(unsafe_code)]
-                    // SAFETY: SSE2 is baseline; AVX2 only when detected.
+                    // SAFETY: SSE2 is baseline; AVX2 and AVX-512 only when detected.
                     unsafe {
                         assert_eq!(sse2::json_special(&b, from), want);
+                        if std::is_x86_feature_detected!("avx2") {
+                            assert_eq!(avx2::json_special(&b, from), want);
+                        }
+                        if avx512::available() {
+                            assert_eq!(avx512::json_special(&b, from), want);
+                        }
                     }
                 }
             }
         }
         assert_eq!(json_special(b"abc", 3), 3);
         assert_eq!(json_special("0123456789abcdef日本語\"".as_bytes(), 0), 25);
+    }
+
+    /// Random text of 1- to 4-byte characters, with some bytes then changed at random.
+    fn text(seed: u64, n: usize, mutations: usize) -> Vec<u8> {
+        let mut x = seed | 1;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut s = String::new();
+        while s.len() < n {
+            let r = next();
+            let c = match r % 8 {
+                0..=2 => char::from(b'a' + (r >> 8) as u8 % 26),
+                3 => char::from_u32(0x80 + (r >> 8) as u32 % 0x780).unwrap(),
+                4..=5 => char::from_u32(0x3000 + (r >> 8) as u32 % 0x6000).unwrap(),
+                6 => char::from_u32(0xE000 + (r >> 8) as u32 % 0x2000).unwrap_or('x'),
+                _ => char::from_u32(0x1_0000 + (r >> 8) as u32 % 0xF_FFFF).unwrap_or('y'),
+            };
+            s.push(c);
+        }
+        let mut b = s.into_bytes();
+        for _ in 0..mutations {
+            let r = next();
+            let at = (r >> 8) as usize % b.len().max(1);
+            if let Some(x) = b.get_mut(at) {
+                *x = (r >> 40) as u8;
+            }
+        }
+        b
+    }
+
+    #[test]
+    fn utf8_check_matches_std() {
+        let mut cases: Vec<Vec<u8>> = Vec::new();
+        for seed in 1..400u64 {
+            let n = (seed as usize * 13) % 400;
+            cases.push(text(seed, n, 0));
+            cases.push(text(seed, n, (seed % 4) as usize));
+            // Cut anywhere: unfinished characters at the end, at every block edge.
+            let t = text(seed, n, 0);
+            let cut = (seed as usize * 7) % (t.len() + 1);
+            cases.push(t[..cut].to_vec());
+        }
+        // Each rule Keiser and Lemire check, at every offset around a block edge.
+        let bad: [&[u8]; 14] = [
+            b"\x80",
+            b"\xC0\x80",
+            b"\xC1\xBF",
+            b"\xE0\x80\x80",
+            b"\xE0\x9F\xBF",
+            b"\xED\xA0\x80",
+            b"\xED\xBF\xBF",
+            b"\xF0\x80\x80\x80",
+            b"\xF0\x8F\xBF\xBF",
+            b"\xF4\x90\x80\x80",
+            b"\xF5\x80\x80\x80",
+            b"\xFF",
+            b"\xE3\x81",
+            b"\xC3\xA9\xA9",
+        ];
+        let good: [&[u8]; 6] = [
+            b"\xC2\x80",
+            b"\xDF\xBF",
+            b"\xE0\xA0\x80",
+            b"\xED\x9F\xBF",
+            b"\xEE\x80\x80",
+            b"\xF4\x8F\xBF\xBF",
+        ];
+        for piece in bad.iter().chain(&good) {
+            for at in 55..70 {
+                for after in [0usize, 1, 70] {
+                    let mut b = vec![b'a'; at];
+                    b.extend_from_slice(piece);
+                    b.extend(std::iter::repeat_n(b'b', after));
+                    cases.push(b.clone());
+                    let mut j = "日本".repeat(at / 6).into_bytes();
+                    j.extend_from_slice(piece);
+                    j.extend(std::iter::repeat_n(0xE3, after.min(1)));
+                    cases.push(j);
+                }
+            }
+        }
+        for b in &cases {
+            let want = std::str::from_utf8(b).is_ok();
+            assert_eq!(is_utf8(b), want, "{b:x?}");
+            #[cfg(target_arch = "x86_64")]
+            if avx512::available() {
+                #[allow(unsafe_code)]
+                // SAFETY: the CPU has AVX-512.
+                let got = unsafe { avx512::is_utf8(b) };
+                assert_eq!(got, want, "{b:x?}");
+            }
+        }
+        assert!(cases.iter().any(|b| std::str::from_utf8(b).is_err()));
+        assert!(cases.iter().any(|b| std::str::from_utf8(b).is_ok()));
     }
 
     #[test]
@@ -349,9 +724,15 @@ mod tests {
             assert_eq!(byte_classes(&b), byte_classes_scalar(&b));
             #[cfg(target_arch = "x86_64")]
             #[allow(unsafe_code)]
-            // SAFETY: SSE2 is baseline.
+            // SAFETY: SSE2 is baseline; AVX2 and AVX-512 only when detected.
             unsafe {
                 assert_eq!(sse2::byte_classes(&b), byte_classes_scalar(&b));
+                if std::is_x86_feature_detected!("avx2") {
+                    assert_eq!(avx2::byte_classes(&b), byte_classes_scalar(&b));
+                }
+                if avx512::available() {
+                    assert_eq!(avx512::byte_classes(&b), byte_classes_scalar(&b));
+                }
             }
         }
         let all: Vec<u8> = (0..=255u8).cycle().take(256 * 300).collect();

@@ -85,6 +85,23 @@ impl Text<'_> {
     }
 
     /// Code units: bytes of UTF-8 or Latin-1, UCS-2 or UCS-4 units (each one character at most).
+    /// Asks the memory for the first `bytes` of the text's storage, a cache line at a time:
+    /// a hint that reads nothing and cannot fault, for text about to be read.
+    #[inline]
+    pub fn prefetch(&self, bytes: usize) {
+        let (start, len) = match self {
+            Text::Utf8(s) => (s.as_ptr(), s.len()),
+            Text::Latin1(b) => (b.as_ptr(), b.len()),
+            Text::Ucs2(u) => (u.as_ptr().cast::<u8>(), u.len() * 2),
+            Text::Ucs4(c) => (c.as_ptr().cast::<u8>(), c.len() * 4),
+        };
+        let mut at = 0;
+        while at < len.min(bytes) {
+            utf8::prefetch(start.wrapping_add(at));
+            at += 64;
+        }
+    }
+
     pub fn units(&self) -> usize {
         match self {
             Text::Utf8(s) => s.len(),

@@ -512,7 +512,12 @@ fn last_member<'a>(raw: &'a [u8], finder: &memchr::memmem::FinderRev<'static>) -
                 .trim_ascii_start()
                 .strip_prefix(b":")?;
             let value = rest.trim_ascii_end().strip_suffix(b"}")?;
-            return Tape::parse(simdutf8::basic::from_utf8(value).ok()?);
+            if !crate::simd::is_utf8(value) {
+                return None;
+            }
+            #[allow(unsafe_code)]
+            // SAFETY: just checked.
+            return Tape::parse(unsafe { std::str::from_utf8_unchecked(value) });
         }
         end = pos;
     }

@@ -259,6 +259,16 @@ impl Source<'_> {
     }
 
     /// A row's cells: cleaned text where there is some, else the table's.
+    /// Asks the memory for the start of a row's cells (the kernels prefetch the rest as they
+    /// go), before the row is rendered.
+    fn prefetch_row(&self, row: usize) {
+        for &col in &self.field_cols {
+            if let Some(Some(t)) = self.table.columns[col].values.get(row) {
+                t.prefetch(1024);
+            }
+        }
+    }
+
     fn row_cells(&self, row: usize) -> Vec<Option<Text<'_>>> {
         let cleaned = self.cleaned.get(row).filter(|c| !c.is_empty());
         self.cells(row, cleaned.map(Vec::as_slice))
@@ -312,6 +322,10 @@ fn with_line<T>(f: impl FnOnce(&mut Vec<u8>) -> T) -> T {
 /// pattern (its examples are 11 alphanumerics); these characters survive every step (S3, JSON,
 /// CSV, shells) unchanged.
 pub fn check_record_id(id: &str) -> Result<(), String> {
+    let safe = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':' | b'/');
+    if !id.is_empty() && id.len() <= 256 && id.as_bytes().iter().all(safe) {
+        return Ok(());
+    }
     if id.is_empty() {
         return Err("is empty".into());
     }
@@ -492,7 +506,10 @@ pub fn pack<'a>(
                 }
                 out.push(id.clone());
             }
-            let mut seen = HashSet::with_capacity(out.len());
+            let mut seen = foldhash::HashSet::with_capacity_and_hasher(
+                out.len(),
+                foldhash::fast::RandomState::default(),
+            );
             let mut dups: Vec<&str> = Vec::new();
             for id in &out {
                 if !seen.insert(id.as_str()) && !dups.contains(&id.as_str()) {
@@ -765,6 +782,9 @@ impl Records<'_> {
                     buf.clear();
                     measures.clear();
                     for i in part.clone() {
+                        if let Some(next) = self.records.get(i + 1) {
+                            self.source.prefetch_row(next.row);
+                        }
                         let start = buf.len();
                         let input_tokens = self.render_line(i, buf, known.is_none());
                         let len = buf.len() - start;

@@ -46,22 +46,24 @@ pub struct Stored {
 
 impl<'py> PyText<'py> {
     pub fn new(s: &Bound<'py, PyString>) -> PyText<'py> {
-        if let Some(chars) = stored(s) {
-            return PyText::Stored {
-                _obj: s.clone(),
-                chars,
-            };
+        PyText::from_owned(s.clone())
+    }
+
+    /// As [`PyText::new`], keeping the reference it is given (no second count on the object).
+    pub fn from_owned(s: Bound<'py, PyString>) -> PyText<'py> {
+        if let Some(chars) = stored(&s) {
+            return PyText::Stored { _obj: s, chars };
         }
         let ascii = s
             .call_method0("isascii")
             .and_then(|r| r.is_truthy())
             .unwrap_or(false);
         if ascii {
-            return PyText::Ascii(s.clone());
+            return PyText::Ascii(s);
         }
         match s.encode_utf8() {
             Ok(b) => PyText::Encoded(b),
-            Err(_) => PyText::Owned(lossy(s).unwrap_or_else(|_| s.to_string_lossy().into_owned())),
+            Err(_) => PyText::Owned(lossy(&s).unwrap_or_else(|_| s.to_string_lossy().into_owned())),
         }
     }
 

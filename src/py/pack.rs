@@ -478,6 +478,12 @@ fn is_missing(obj: &Bound<'_, PyAny>) -> bool {
 fn id_of(py: Python<'_>, item: &Bound<'_, PyAny>, row: usize) -> PyResult<Option<String>> {
     if let Ok(s) = item.cast::<PyString>() {
         Ok(Some(text_of(s)))
+    } else if let Ok(i) = item.cast_exact::<PyInt>() {
+        // A plain int (never a bool, which is a subclass), written in Rust when it fits.
+        match i.extract::<i64>() {
+            Ok(v) => Ok(Some(v.to_string())),
+            Err(_) => Ok(Some(item.str()?.to_string())),
+        }
     } else if item.cast::<PyInt>().is_ok() && type_name(item) != "bool" {
         Ok(Some(item.str()?.to_string()))
     } else if is_missing(item) {
@@ -492,15 +498,57 @@ fn id_of(py: Python<'_>, item: &Bound<'_, PyAny>, row: usize) -> PyResult<Option
 }
 
 /// A template cell: text, `str()` of any other value, or missing.
-fn cell<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Option<PyText<'py>>> {
-    if let Ok(s) = obj.cast::<PyString>() {
-        return Ok(Some(PyText::new(s)));
-    }
-    if is_missing(obj) {
+fn cell(obj: Bound<'_, PyAny>) -> Result<Option<PyText<'_>>, Bound<'_, PyAny>> {
+    let obj = match obj.cast_into::<PyString>() {
+        Ok(s) => return Ok(Some(PyText::from_owned(s))),
+        Err(e) => e.into_inner(),
+    };
+    if is_missing(&obj) {
         return Ok(None);
     }
-    Ok(Some(PyText::Owned(obj.str()?.to_string())))
+    match obj.str() {
+        Ok(s) => Ok(Some(PyText::Owned(s.to_string()))),
+        Err(_) => Err(obj),
+    }
 }
+
+/// Asks the memory for the cells of row `row` of a list of dicts, a few rows before they are
+/// read: each cell is a separate object, usually far from the last one and out of the caches,
+/// and reading them one after the other waits for each in turn. Only the addresses are used
+/// (a prefetch never faults and reads nothing into the program); the row is looked up again,
+/// with references counted, when its turn comes.
+#[allow(unsafe_code)]
+fn prefetch_row(list: &Bound<'_, PyList>, row: usize, keys: &[Bound<'_, PyString>]) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: the GIL is held; `PyList_GetItem` checks the index and returns a borrowed
+    // reference (or NULL with an IndexError, cleared here); a non-dict row is skipped (the read
+    // reports it). `PyDict_GetItemWithError` on a dict returns a borrowed value or NULL (with
+    // any error cleared here: the read looks the key up again and reports it). The pointers are
+    // used for nothing but the prefetch hint, which is valid for any address.
+    unsafe {
+        use pyo3::ffi;
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let Ok(index) = ffi::Py_ssize_t::try_from(row) else {
+            return;
+        };
+        let dict = ffi::PyList_GetItem(list.as_ptr(), index);
+        if dict.is_null() || ffi::PyDict_Check(dict) == 0 {
+            ffi::PyErr_Clear();
+            return;
+        }
+        for key in keys {
+            let value = ffi::PyDict_GetItemWithError(dict, key.as_ptr());
+            if value.is_null() {
+                ffi::PyErr_Clear();
+            } else {
+                _mm_prefetch::<_MM_HINT_T0>(value.cast::<i8>().cast_const());
+            }
+        }
+    }
+}
+
+/// How many rows ahead [`prefetch_row`] asks for a row's cells.
+const PREFETCH_ROWS: usize = 6;
 
 fn parse_clean(py: Python<'_>, clean: Option<&Bound<'_, PyDict>>) -> PyResult<Vec<CleanSpec>> {
     let mut out = Vec::new();
@@ -623,7 +671,13 @@ pub fn pack_columns(
         let keys: Vec<Bound<'_, PyString>> = fields.iter().map(|f| PyString::new(py, f)).collect();
         let id_key = id_field.map(|f| PyString::new(py, f));
         let mut id_values = Vec::with_capacity(if id_key.is_some() { rows } else { 0 });
+        let mut ahead = keys.clone();
+        ahead.extend(id_key.clone());
+        for row in 0..PREFETCH_ROWS {
+            prefetch_row(list, row, &ahead);
+        }
         for (row, item) in list.iter().enumerate() {
+            prefetch_row(list, row + PREFETCH_ROWS, &ahead);
             let dict = item.cast::<PyDict>().map_err(|_| {
                 super::errors::to_py(
                     py,
@@ -635,7 +689,7 @@ pub fn pack_columns(
             })?;
             for ((name, values), key) in held.iter_mut().zip(&keys) {
                 values.push(match dict.get_item(key)? {
-                    Some(v) => cell(&v).map_err(|_| no_text(row, name, &v))?,
+                    Some(v) => cell(v).map_err(|v| no_text(row, name, &v))?,
                     None => None,
                 });
             }
@@ -656,7 +710,7 @@ pub fn pack_columns(
             let mut values = Vec::with_capacity(rows);
             for (row, item) in v.try_iter()?.enumerate() {
                 let item = item?;
-                values.push(cell(&item).map_err(|_| no_text(row, &name, &item))?);
+                values.push(cell(item).map_err(|item| no_text(row, &name, &item))?);
             }
             held.push((name, values));
         }
