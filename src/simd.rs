@@ -319,10 +319,11 @@ mod avx512 {
     use std::arch::x86_64::{
         __m512i, _mm512_alignr_epi8, _mm512_and_si512, _mm512_broadcast_i32x4,
         _mm512_cmpeq_epi8_mask, _mm512_cmpge_epu8_mask, _mm512_cmplt_epu8_mask, _mm512_loadu_si512,
-        _mm512_maskz_loadu_epi8, _mm512_movepi8_mask, _mm512_or_si512, _mm512_permutex2var_epi64,
-        _mm512_set1_epi8, _mm512_setr_epi64, _mm512_setzero_si512, _mm512_shuffle_epi8,
-        _mm512_srli_epi16, _mm512_sub_epi8, _mm512_subs_epu8, _mm512_ternarylogic_epi32,
-        _mm512_test_epi8_mask, _mm_loadu_si128,
+        _mm512_mask_add_epi8, _mm512_maskz_loadu_epi8, _mm512_movepi8_mask, _mm512_or_si512,
+        _mm512_permutex2var_epi64, _mm512_reduce_add_epi64, _mm512_sad_epu8, _mm512_set1_epi8,
+        _mm512_setr_epi64, _mm512_setzero_si512, _mm512_shuffle_epi8, _mm512_srli_epi16,
+        _mm512_sub_epi8, _mm512_subs_epu8, _mm512_ternarylogic_epi32, _mm512_test_epi8_mask,
+        _mm_loadu_si128,
     };
     use std::sync::atomic::{AtomicU8, Ordering};
 
@@ -490,6 +491,7 @@ mod avx512 {
         let p = b.as_ptr();
         let mut i = 0;
         loop {
+            crate::utf8::prefetch(p.wrapping_add(i + 1024));
             let last = i + 64 > n;
             let v = if last {
                 tail(p.add(i), n - i).0
@@ -533,32 +535,51 @@ mod avx512 {
     /// On a CPU where [`available`] is true.
     #[target_feature(enable = "avx512f,avx512bw,popcnt")]
     pub unsafe fn byte_classes(b: &[u8]) -> [u64; 4] {
+        /// Adds one to each class's byte counter in the lanes of `k` that hold its bytes.
         #[inline]
-        #[target_feature(enable = "avx512f,avx512bw,popcnt")]
-        unsafe fn count(v: __m512i, k: u64, out: &mut [u64; 4]) {
+        #[target_feature(enable = "avx512f,avx512bw")]
+        unsafe fn count(v: __m512i, k: u64, acc: &mut [__m512i; 4]) {
             let set = |x: u8| _mm512_set1_epi8(x as i8);
-            let ascii = !_mm512_movepi8_mask(v);
+            let one = set(1);
+            let ascii = !_mm512_movepi8_mask(v) & k;
             let space = _mm512_cmpeq_epi8_mask(v, set(b' '))
                 | _mm512_cmplt_epu8_mask(_mm512_sub_epi8(v, set(0x09)), set(5));
             let lead = _mm512_cmpge_epu8_mask(v, set(0xc0));
             let cjk = _mm512_cmplt_epu8_mask(_mm512_sub_epi8(v, set(0xe3)), set(0xf7 - 0xe3 + 1))
                 & !_mm512_cmpeq_epi8_mask(v, set(0xee));
-            out[0] += u64::from((ascii & k).count_ones());
-            out[1] += u64::from((space & k).count_ones());
-            out[2] += u64::from((lead & k).count_ones());
-            out[3] += u64::from((cjk & k).count_ones());
+            acc[0] = _mm512_mask_add_epi8(acc[0], ascii, acc[0], one);
+            acc[1] = _mm512_mask_add_epi8(acc[1], space & k, acc[1], one);
+            acc[2] = _mm512_mask_add_epi8(acc[2], lead & k, acc[2], one);
+            acc[3] = _mm512_mask_add_epi8(acc[3], cjk & k, acc[3], one);
+        }
+        /// The byte counters summed into `out` (each lane holds at most 255).
+        #[inline]
+        #[target_feature(enable = "avx512f,avx512bw")]
+        unsafe fn fold(acc: &mut [__m512i; 4], out: &mut [u64; 4]) {
+            for (a, o) in acc.iter_mut().zip(out.iter_mut()) {
+                let sums = _mm512_sad_epu8(*a, _mm512_setzero_si512());
+                *o += _mm512_reduce_add_epi64(sums) as u64;
+                *a = _mm512_setzero_si512();
+            }
         }
         let mut out = [0u64; 4];
+        let mut acc = [_mm512_setzero_si512(); 4];
         let n = b.len();
         let p = b.as_ptr();
         let mut i = 0;
         while i + 64 <= n {
-            count(_mm512_loadu_si512(p.add(i).cast()), u64::MAX, &mut out);
-            i += 64;
+            // Byte counters: at most 255 steps before they are summed.
+            let end = (i + 255 * 64).min(n - n % 64);
+            while i < end {
+                count(_mm512_loadu_si512(p.add(i).cast()), u64::MAX, &mut acc);
+                i += 64;
+            }
+            fold(&mut acc, &mut out);
         }
         if i < n {
             let (v, k) = tail(p.add(i), n - i);
-            count(v, k, &mut out);
+            count(v, k, &mut acc);
+            fold(&mut acc, &mut out);
         }
         out
     }

@@ -531,6 +531,15 @@ fn prefetch_row(list: &Bound<'_, PyList>, row: usize, keys: &[Bound<'_, PyString
         let Ok(index) = ffi::Py_ssize_t::try_from(row) else {
             return;
         };
+        // The row after it: its dict, for the lookups of the next call.
+        if let Ok(after) = ffi::Py_ssize_t::try_from(row + PREFETCH_ROWS) {
+            let next = ffi::PyList_GetItem(list.as_ptr(), after);
+            if next.is_null() {
+                ffi::PyErr_Clear();
+            } else {
+                _mm_prefetch::<_MM_HINT_T0>(next.cast::<i8>().cast_const());
+            }
+        }
         let dict = ffi::PyList_GetItem(list.as_ptr(), index);
         if dict.is_null() || ffi::PyDict_Check(dict) == 0 {
             ffi::PyErr_Clear();
@@ -541,14 +550,17 @@ fn prefetch_row(list: &Bound<'_, PyList>, row: usize, keys: &[Bound<'_, PyString
             if value.is_null() {
                 ffi::PyErr_Clear();
             } else {
-                _mm_prefetch::<_MM_HINT_T0>(value.cast::<i8>().cast_const());
+                // The header (length, state, data) may cross into a second cache line.
+                let at = value.cast::<i8>().cast_const();
+                _mm_prefetch::<_MM_HINT_T0>(at);
+                _mm_prefetch::<_MM_HINT_T0>(at.wrapping_add(64));
             }
         }
     }
 }
 
-/// How many rows ahead [`prefetch_row`] asks for a row's cells.
-const PREFETCH_ROWS: usize = 6;
+/// How many rows ahead [`prefetch_row`] asks for a row's cells (and twice as far for its dict).
+const PREFETCH_ROWS: usize = 8;
 
 fn parse_clean(py: Python<'_>, clean: Option<&Bound<'_, PyDict>>) -> PyResult<Vec<CleanSpec>> {
     let mut out = Vec::new();
