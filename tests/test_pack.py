@@ -240,8 +240,15 @@ def test_existing_job_folders_need_overwrite(tmp_path: Path) -> None:
     assert len(list(tmp_path.glob("job-*"))) == 3
     with pytest.raises(InputError, match="overwrite=True"):
         _recs(100).write(tmp_path)
-    _recs(100).write(tmp_path, overwrite=True)
-    assert [p.name for p in tmp_path.glob("job-*")] == ["job-0001"]
+    assert len(list(tmp_path.glob("job-*"))) == 3, "a refused write removes nothing"
+    # A folder left aside by a run killed while removing its old jobs goes too.
+    left = tmp_path / ".removing-1-2-0" / "part-00001.jsonl"
+    left.parent.mkdir()
+    left.write_text("old")
+    (tmp_path / "notes").mkdir()
+    shards = _recs(100).write(tmp_path, overwrite=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["job-0001", "notes"]
+    assert _read_back(shards) == _recs(100).ids
 
 
 def test_quotas_reject_nonsense() -> None:

@@ -174,7 +174,8 @@ fn io_err(path: &Path, e: std::io::Error) -> Error {
 
 /// Writes `out_dir/job-0001/part-00001.jsonl`, ... Each file is written under a temporary name
 /// and renamed, so a reader never sees half a file. Existing `job-*` folders are an error unless
-/// `overwrite`, which removes them first (a stale job folder would be uploaded with the new ones).
+/// `overwrite`, which moves them aside first and removes them while the new ones are written (a
+/// stale job folder would be uploaded with the new ones).
 pub fn write_shards(
     records: &Records<'_>,
     out_dir: &Path,
@@ -201,29 +202,71 @@ pub fn write_shards(
         },
     };
     fs::create_dir_all(out_dir).map_err(|e| io_err(out_dir, e))?;
-    let existing: Vec<PathBuf> = fs::read_dir(out_dir)
+    let named = |p: &Path, prefix: &str| {
+        p.file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with(prefix))
+    };
+    let entries: Vec<PathBuf> = fs::read_dir(out_dir)
         .map_err(|e| io_err(out_dir, e))?
         .filter_map(Result::ok)
         .map(|e| e.path())
-        .filter(|p| {
-            p.is_dir()
-                && p.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.starts_with("job-"))
-        })
+        .filter(|p| p.is_dir())
         .collect();
-    if !existing.is_empty() {
-        if !overwrite {
-            return Err(Error::InvalidInput(format!(
-                "{} already has job folders ({}); pass overwrite=True to replace them",
-                out_dir.display(),
-                existing.len()
-            )));
-        }
-        for p in &existing {
-            fs::remove_dir_all(p).map_err(|e| io_err(p, e))?;
-        }
+    let existing: Vec<&PathBuf> = entries.iter().filter(|p| named(p, "job-")).collect();
+    if !existing.is_empty() && !overwrite {
+        return Err(Error::InvalidInput(format!(
+            "{} already has job folders ({}); pass overwrite=True to replace them",
+            out_dir.display(),
+            existing.len()
+        )));
     }
+    // The old job folders are moved aside at once (a rename in the same folder) and removed
+    // while the new ones are written; `write` returns when both are done. Folders left aside
+    // by a run that was killed are removed too. Nothing reads `.removing-*` folders.
+    let mut aside: Vec<PathBuf> = entries
+        .iter()
+        .filter(|p| named(p, REMOVING))
+        .cloned()
+        .collect();
+    for (k, p) in existing.into_iter().enumerate() {
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let to = out_dir.join(format!("{REMOVING}{}-{stamp}-{k}", std::process::id()));
+        fs::rename(p, &to).map_err(|e| io_err(p, e))?;
+        aside.push(to);
+    }
+    let (written, removed) = std::thread::scope(|scope| {
+        let removing = (!aside.is_empty()).then(|| {
+            scope.spawn(|| {
+                aside
+                    .iter()
+                    .try_for_each(|p| fs::remove_dir_all(p).map_err(|e| io_err(p, e)))
+            })
+        });
+        let written = write_jobs(records, out_dir, &jobs, n);
+        let removed = removing.map_or(Ok(()), |h| {
+            h.join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        });
+        (written, removed)
+    });
+    let shards = written?;
+    removed?;
+    Ok(shards)
+}
+
+/// The prefix of old job folders being removed.
+const REMOVING: &str = ".removing-";
+
+/// Writes each job's files (see [`write_shards`]).
+fn write_jobs(
+    records: &Records<'_>,
+    out_dir: &Path,
+    jobs: &[Vec<Range<usize>>],
+    n: usize,
+) -> Result<Vec<ShardInfo>, Error> {
     let mut shards = Vec::new();
     let mut learned = Vec::new();
     for (j, files) in jobs.iter().enumerate() {
