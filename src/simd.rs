@@ -393,7 +393,8 @@ mod avx512 {
     }
 
     /// `v` shifted up by `N` bytes across the whole register, the last `N` bytes of `prev`
-    /// coming in below (`N` = 1, 2, 3): the byte 1, 2 or 3 places before each byte.
+    /// coming in below (`SHIFT` = 15, 14, 13 for `N` = 1, 2, 3): the byte 1, 2 or 3 places
+    /// before each byte.
     #[inline]
     #[target_feature(enable = "avx512f,avx512bw")]
     unsafe fn before<const SHIFT: i32>(v: __m512i, prev: __m512i) -> __m512i {

@@ -84,7 +84,6 @@ impl Text<'_> {
         }
     }
 
-    /// Code units: bytes of UTF-8 or Latin-1, UCS-2 or UCS-4 units (each one character at most).
     /// Asks the memory for the first `bytes` of the text's storage, a cache line at a time:
     /// a hint that reads nothing and cannot fault, for text about to be read.
     #[inline]
@@ -102,6 +101,7 @@ impl Text<'_> {
         }
     }
 
+    /// Code units: bytes of UTF-8 or Latin-1, UCS-2 or UCS-4 units (each one character at most).
     pub fn units(&self) -> usize {
         match self {
             Text::Utf8(s) => s.len(),

@@ -1236,7 +1236,6 @@ mod tests {
         both_paths(every_control);
     }
 
-    /// A text of one width against the reference, through every writer and both paths.
     /// Text as articles have it: runs of 1-, 2- and 3-byte characters (kana, kanji, the
     /// U+E000.. and U+F000.. blocks, spaces) with no escape or surrogate, which the 32-unit
     /// UCS-2 steps take, and now and then a unit that sends a step to the 16-unit path.
@@ -1275,6 +1274,7 @@ mod tests {
         });
     }
 
+    /// A text of one width against the reference, through every writer and both paths.
     fn check_width<U: Unit>(src: &[U], push: fn(&mut String, &[U]), what: &str) -> String {
         let as32: Vec<u32> = src.iter().map(|u| u.get()).collect();
         let want = reference(&as32);

@@ -402,6 +402,50 @@ def test_written_files_are_the_jsonl_in_blocks(tmp_path: Path) -> None:
 # --- bad input -----------------------------------------------------------------------------
 
 
+def test_keys_whose_eq_runs_during_lookup() -> None:
+    """A non-str key with the hash of a field name makes each lookup call its ``__eq__``
+    (the rows ahead are looked up early, for prefetching); whatever it does, every row reads
+    right and the key's error, if any, is raised."""
+    calls = []
+
+    class Collides:
+        def __hash__(self) -> int:
+            return hash("title")
+
+        def __eq__(self, other: object) -> bool:
+            calls.append(other)
+            return False
+
+    rows = [{Collides(): 0, "title": f"t{i}", "content": f"c{i}", "id": f"r{i}"} for i in range(40)]
+    before = len(calls)  # building the dicts compared the keys already
+    recs = bb.pack(rows, prompt=bb.Prompt(user="{title} {content}"), model=HAIKU)
+    lines = [json.loads(x) for x in recs.to_jsonl().splitlines()]
+    got = [(x["recordId"], x["modelInput"]["messages"][0]["content"]) for x in lines]
+    assert sorted(got) == sorted((f"r{i}", f"t{i} c{i}") for i in range(40))
+    assert len(calls) > before
+
+    class Raises(Collides):
+        """Fails from its second comparison on: after the Python-side column probe, in the
+        lookups of the Rust pass (the early one's error is cleared, the read's raised)."""
+
+        seen = -1  # building the dict compares once
+        __hash__ = Collides.__hash__
+
+        def __eq__(self, other: object) -> bool:
+            Raises.seen += 1
+            if Raises.seen > 1:
+                raise RuntimeError("eq failed")
+            return False
+
+    with pytest.raises(RuntimeError, match="eq failed"):
+        bb.pack(
+            [{Raises(): 0, "title": "t", "content": "c", "id": "r"}],
+            prompt=bb.Prompt(),
+            model=HAIKU,
+        )
+    assert Raises.seen >= 3, "the probe, the early lookup (cleared) and the read's (raised)"
+
+
 def test_missing_column_is_named_before_any_row() -> None:
     with pytest.raises(
         InputError,

@@ -258,7 +258,6 @@ impl Source<'_> {
         )
     }
 
-    /// A row's cells: cleaned text where there is some, else the table's.
     /// Asks the memory for the start of a row's cells (the kernels prefetch the rest as they
     /// go), before the row is rendered.
     fn prefetch_row(&self, row: usize) {
@@ -269,6 +268,7 @@ impl Source<'_> {
         }
     }
 
+    /// A row's cells: cleaned text where there is some, else the table's.
     fn row_cells(&self, row: usize) -> Vec<Option<Text<'_>>> {
         let cleaned = self.cleaned.get(row).filter(|c| !c.is_empty());
         self.cells(row, cleaned.map(Vec::as_slice))

@@ -224,11 +224,15 @@ pub fn write_shards(
     // The old job folders are moved aside at once (a rename in the same folder) and removed
     // while the new ones are written; `write` returns when both are done. Folders left aside
     // by a run that was killed are removed too. Nothing reads `.removing-*` folders.
-    let mut aside: Vec<PathBuf> = entries
-        .iter()
-        .filter(|p| named(p, REMOVING))
-        .cloned()
-        .collect();
+    let mut aside: Vec<PathBuf> = if overwrite {
+        entries
+            .iter()
+            .filter(|p| named(p, REMOVING))
+            .cloned()
+            .collect()
+    } else {
+        Vec::new()
+    };
     for (k, p) in existing.into_iter().enumerate() {
         let stamp = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -240,9 +244,25 @@ pub fn write_shards(
     let (written, removed) = std::thread::scope(|scope| {
         let removing = (!aside.is_empty()).then(|| {
             scope.spawn(|| {
-                aside
+                // Every folder is tried; the last failure is reported, with how many failed.
+                let failed: Vec<(&PathBuf, std::io::Error)> = aside
                     .iter()
-                    .try_for_each(|p| fs::remove_dir_all(p).map_err(|e| io_err(p, e)))
+                    .filter_map(|p| fs::remove_dir_all(p).err().map(|e| (p, e)))
+                    .collect();
+                match failed.into_iter().enumerate().last() {
+                    None => Ok(()),
+                    Some((more, (p, e))) => Err(Error::Io {
+                        path: p.display().to_string(),
+                        source: std::io::Error::new(
+                            e.kind(),
+                            format!(
+                                "the new job folders are written, but the old ones moved \
+                                 aside could not all be removed ({} failed): {e}",
+                                more + 1
+                            ),
+                        ),
+                    }),
+                }
             })
         });
         let written = write_jobs(records, out_dir, &jobs, n);

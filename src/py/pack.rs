@@ -514,49 +514,47 @@ fn cell(obj: Bound<'_, PyAny>) -> Result<Option<PyText<'_>>, Bound<'_, PyAny>> {
 
 /// Asks the memory for the cells of row `row` of a list of dicts, a few rows before they are
 /// read: each cell is a separate object, usually far from the last one and out of the caches,
-/// and reading them one after the other waits for each in turn. Only the addresses are used
-/// (a prefetch never faults and reads nothing into the program); the row is looked up again,
-/// with references counted, when its turn comes.
+/// and reading them one after the other waits for each in turn. Only the values' addresses are
+/// used (a prefetch never faults and reads nothing into the program); the row is looked up
+/// again, with references counted, when its turn comes. A lookup runs a key's `__eq__` when a
+/// non-`str` key has the same hash as a field name, so such a key's `__eq__` runs twice per
+/// row (its errors are raised by the second lookup).
 #[allow(unsafe_code)]
 fn prefetch_row(list: &Bound<'_, PyList>, row: usize, keys: &[Bound<'_, PyString>]) {
     #[cfg(target_arch = "x86_64")]
-    // SAFETY: the GIL is held; `PyList_GetItem` checks the index and returns a borrowed
-    // reference (or NULL with an IndexError, cleared here); a non-dict row is skipped (the read
-    // reports it). `PyDict_GetItemWithError` on a dict returns a borrowed value or NULL (with
-    // any error cleared here: the read looks the key up again and reports it). The pointers are
-    // used for nothing but the prefetch hint, which is valid for any address.
-    unsafe {
+    {
         use pyo3::ffi;
         use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        let Ok(index) = ffi::Py_ssize_t::try_from(row) else {
+        // The row after it: its dict, for the lookups of the next call.
+        if let Ok(next) = list.get_item(row + PREFETCH_ROWS) {
+            // SAFETY: a prefetch hint is valid for any address; `next` is alive anyway.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(next.as_ptr().cast::<i8>().cast_const()) };
+        }
+        // A counted reference: a key's `__eq__`, run by the lookup, could drop the list's.
+        let Ok(item) = list.get_item(row) else { return };
+        let Ok(dict) = item.cast::<PyDict>() else {
             return;
         };
-        // The row after it: its dict, for the lookups of the next call.
-        if let Ok(after) = ffi::Py_ssize_t::try_from(row + PREFETCH_ROWS) {
-            let next = ffi::PyList_GetItem(list.as_ptr(), after);
-            if next.is_null() {
-                ffi::PyErr_Clear();
-            } else {
-                _mm_prefetch::<_MM_HINT_T0>(next.cast::<i8>().cast_const());
-            }
-        }
-        let dict = ffi::PyList_GetItem(list.as_ptr(), index);
-        if dict.is_null() || ffi::PyDict_Check(dict) == 0 {
-            ffi::PyErr_Clear();
-            return;
-        }
         for key in keys {
-            let value = ffi::PyDict_GetItemWithError(dict, key.as_ptr());
-            if value.is_null() {
-                ffi::PyErr_Clear();
-            } else {
-                // The header (length, state, data) may cross into a second cache line.
-                let at = value.cast::<i8>().cast_const();
-                _mm_prefetch::<_MM_HINT_T0>(at);
-                _mm_prefetch::<_MM_HINT_T0>(at.wrapping_add(64));
+            // SAFETY: the GIL is held and `dict` and `key` are alive for the call, which
+            // returns a borrowed value or NULL with an error (cleared: the read looks the key
+            // up again and reports it). The value's address is used only as a prefetch hint,
+            // valid for any address, even if the value were gone by then.
+            unsafe {
+                let value = ffi::PyDict_GetItemWithError(dict.as_ptr(), key.as_ptr());
+                if value.is_null() {
+                    ffi::PyErr_Clear();
+                } else {
+                    // The header (length, state, data) may cross into a second cache line.
+                    let at = value.cast::<i8>().cast_const();
+                    _mm_prefetch::<_MM_HINT_T0>(at);
+                    _mm_prefetch::<_MM_HINT_T0>(at.wrapping_add(64));
+                }
             }
         }
     }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (list, row, keys);
 }
 
 /// How many rows ahead [`prefetch_row`] asks for a row's cells (and twice as far for its dict).
