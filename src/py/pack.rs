@@ -525,10 +525,20 @@ fn prefetch_row(list: &Bound<'_, PyList>, row: usize, keys: &[Bound<'_, PyString
     {
         use pyo3::ffi;
         use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        // The row after it: its dict, for the lookups of the next call.
-        if let Ok(next) = list.get_item(row + PREFETCH_ROWS) {
-            // SAFETY: a prefetch hint is valid for any address; `next` is alive anyway.
-            unsafe { _mm_prefetch::<_MM_HINT_T0>(next.as_ptr().cast::<i8>().cast_const()) };
+        // The row after it: its dict, for the lookups of the next call (its address only:
+        // counting a reference would touch it now).
+        if let Ok(after) = ffi::Py_ssize_t::try_from(row + PREFETCH_ROWS) {
+            // SAFETY: the GIL is held; `PyList_GetItem` checks the index and returns a borrowed
+            // reference or NULL with an IndexError (cleared). The pointer is used only as a
+            // prefetch hint, valid for any address.
+            unsafe {
+                let next = ffi::PyList_GetItem(list.as_ptr(), after);
+                if next.is_null() {
+                    ffi::PyErr_Clear();
+                } else {
+                    _mm_prefetch::<_MM_HINT_T0>(next.cast::<i8>().cast_const());
+                }
+            }
         }
         // A counted reference: a key's `__eq__`, run by the lookup, could drop the list's.
         let Ok(item) = list.get_item(row) else { return };
