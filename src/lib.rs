@@ -18,6 +18,21 @@ pub mod unicode;
 pub mod utf8;
 pub mod validate;
 
+/// What the modules' tests share.
+#[cfg(test)]
+pub(crate) mod testing {
+    /// A fixed xorshift (seeded, never zero), so a failing random case repeats.
+    pub fn xorshift(seed: u64) -> impl FnMut() -> u64 {
+        let mut x = seed | 1;
+        move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        }
+    }
+}
+
 /// mimalloc serves the many short-lived buffers the parallel stages make (as pydantic-core
 /// does); its thread-local heaps keep the two workers from contending on glibc's arenas.
 #[global_allocator]

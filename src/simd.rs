@@ -591,16 +591,9 @@ mod tests {
     use super::*;
 
     fn bytes(seed: u64, n: usize) -> Vec<u8> {
-        // xorshift: every byte value, runs of ASCII and of high bytes.
-        let mut x = seed | 1;
-        (0..n)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                (x >> 24) as u8
-            })
-            .collect()
+        // Every byte value, runs of ASCII and of high bytes.
+        let mut next = crate::testing::xorshift(seed);
+        (0..n).map(|_| (next() >> 24) as u8).collect()
     }
 
     #[test]
@@ -643,13 +636,7 @@ mod tests {
 
     /// Random text of 1- to 4-byte characters, with some bytes then changed at random.
     fn text(seed: u64, n: usize, mutations: usize) -> Vec<u8> {
-        let mut x = seed | 1;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = crate::testing::xorshift(seed);
         let mut s = String::new();
         while s.len() < n {
             let r = next();

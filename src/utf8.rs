@@ -1177,12 +1177,10 @@ mod tests {
     /// Code points drawn from every UTF-8 length, surrogates (paired and lone), ASCII runs,
     /// JSON specials and values past U+10FFFF, by a fixed xorshift so failures repeat.
     fn units(seed: u64, n: usize, max: u32) -> Vec<u32> {
-        let mut x = seed | 1;
+        let mut next = crate::testing::xorshift(seed);
         let mut out = Vec::with_capacity(n);
         while out.len() < n {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            let x = next();
             let pick = (x >> 40) as u32;
             let c = match x % 13 {
                 0..=3 => 0x20 + pick % 0x5F,
@@ -1240,12 +1238,10 @@ mod tests {
     /// U+E000.. and U+F000.. blocks, spaces) with no escape or surrogate, which the 32-unit
     /// UCS-2 steps take, and now and then a unit that sends a step to the 16-unit path.
     fn plain(seed: u64, n: usize) -> Vec<u32> {
-        let mut x = seed | 1;
+        let mut next = crate::testing::xorshift(seed);
         (0..n)
             .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
+                let x = next();
                 let pick = (x >> 40) as u32;
                 match x % 211 {
                     0 => [0x22, 0x5C, 0x0A, 0xD800][pick as usize % 4],

@@ -1060,13 +1060,7 @@ mod against_lol_html {
             .chain(if foreign { &FOREIGN[..] } else { &RAW[..] })
             .copied()
             .collect();
-        let mut x = seed | 1;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = crate::testing::xorshift(seed);
         let mut out = String::new();
         for _ in 0..pieces {
             let r = next();
@@ -1083,7 +1077,11 @@ mod against_lol_html {
                         3 => out.push_str(" encoding=\"text/html\""),
                         _ => {}
                     }
-                    out.push_str(if (r >> 24) % 4 == 0 { "/>" } else { ">" });
+                    out.push_str(if (r >> 24).is_multiple_of(4) {
+                        "/>"
+                    } else {
+                        ">"
+                    });
                 }
                 _ => {
                     out.push_str("</");
