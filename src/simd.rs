@@ -88,6 +88,37 @@ pub fn is_utf8(b: &[u8]) -> bool {
     simdutf8::basic::from_utf8(b).is_ok()
 }
 
+/// [`avx512_features`]: AVX-512 F, BW and popcnt.
+#[cfg(target_arch = "x86_64")]
+pub(crate) const AVX512: u8 = 1 << 1;
+/// [`avx512_features`]: with [`AVX512`], VBMI, VBMI2 and BMI2 (the UTF-8 writers of `utf8`).
+#[cfg(target_arch = "x86_64")]
+pub(crate) const AVX512_VBMI: u8 = 1 << 2;
+
+/// The AVX-512 feature sets of this CPU ([`AVX512`], [`AVX512_VBMI`]), asked of it once for
+/// every kernel of the crate.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+pub(crate) fn avx512_features() -> u8 {
+    use std::sync::atomic::{AtomicU8, Ordering};
+    const ASKED: u8 = 1;
+    static STATE: AtomicU8 = AtomicU8::new(0);
+    let state = STATE.load(Ordering::Relaxed);
+    if state & ASKED != 0 {
+        return state;
+    }
+    let base = std::is_x86_feature_detected!("avx512f")
+        && std::is_x86_feature_detected!("avx512bw")
+        && std::is_x86_feature_detected!("popcnt");
+    let vbmi = base
+        && std::is_x86_feature_detected!("avx512vbmi")
+        && std::is_x86_feature_detected!("avx512vbmi2")
+        && std::is_x86_feature_detected!("bmi2");
+    let state = ASKED | if base { AVX512 } else { 0 } | if vbmi { AVX512_VBMI } else { 0 };
+    STATE.store(state, Ordering::Relaxed);
+    state
+}
+
 fn byte_classes_scalar(b: &[u8]) -> [u64; 4] {
     let mut c = [0u64; 4];
     for &x in b {
@@ -325,23 +356,11 @@ mod avx512 {
         _mm512_sub_epi8, _mm512_subs_epu8, _mm512_ternarylogic_epi32, _mm512_test_epi8_mask,
         _mm_loadu_si128,
     };
-    use std::sync::atomic::{AtomicU8, Ordering};
 
-    /// AVX-512 F and BW, asked of the CPU once (0: not yet, 1: no, 2: yes).
+    /// AVX-512 F and BW (and popcnt), which these scans use.
     #[inline]
     pub fn available() -> bool {
-        static STATE: AtomicU8 = AtomicU8::new(0);
-        match STATE.load(Ordering::Relaxed) {
-            2 => true,
-            1 => false,
-            _ => {
-                let yes = std::is_x86_feature_detected!("avx512f")
-                    && std::is_x86_feature_detected!("avx512bw")
-                    && std::is_x86_feature_detected!("popcnt");
-                STATE.store(if yes { 2 } else { 1 }, Ordering::Relaxed);
-                yes
-            }
-        }
+        super::avx512_features() & super::AVX512 != 0
     }
 
     /// The `n` bytes at `p` (`n` < 64) in the low lanes, zeros above, and their mask. The

@@ -422,17 +422,14 @@ mod avx512 {
         pub static OFF: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
     }
 
+    /// AVX-512 F, BW, VBMI, VBMI2 with popcnt and BMI2 (see [`crate::simd::avx512_features`]).
+    #[inline]
     pub fn available() -> bool {
         #[cfg(test)]
         if OFF.get() {
             return false;
         }
-        std::is_x86_feature_detected!("avx512f")
-            && std::is_x86_feature_detected!("avx512bw")
-            && std::is_x86_feature_detected!("avx512vbmi")
-            && std::is_x86_feature_detected!("avx512vbmi2")
-            && std::is_x86_feature_detected!("popcnt")
-            && std::is_x86_feature_detected!("bmi2")
+        crate::simd::avx512_features() & crate::simd::AVX512_VBMI != 0
     }
 
     /// A kernel's running class counts, kept in registers: vector steps count their lanes
