@@ -24,6 +24,8 @@ import bedrock_batch as bb
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import timed
 
+USER = "タイトル: {title}\n\n記事:\n{content}"
+
 MODEL = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 
 
@@ -43,7 +45,7 @@ def main() -> None:
             for _ in range(per_file):
                 f.write(block)
     rows = [{"id": f"r{i}", "title": "t", "content": f"本文 {i}"} for i in range(100)]
-    small = bb.pack(rows, prompt=bb.Prompt(), model=MODEL).write(tmp / "small")
+    small = bb.pack(rows, prompt=bb.Prompt(user=USER), model=MODEL).write(tmp / "small")
     with bb.emulator.start(time_scale=5.0) as emu:
         emu.create_bucket("bench")
         client = emu.client()

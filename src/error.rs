@@ -23,6 +23,9 @@ pub enum Error {
         message: String,
         hint: String,
     },
+    /// The caller gave up (Ctrl-C) and what the call had started was undone.
+    #[error("{0}")]
+    Interrupted(String),
     /// Any other I/O error, with the path it concerns.
     #[error("{path}: {source}")]
     Io {

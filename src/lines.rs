@@ -51,7 +51,7 @@ impl Block<'_> {
             let next = self.ends.get(k + 1).map_or(end, |&e| e.min(end + PREFETCH));
             let mut at = end;
             while at < next {
-                crate::utf8::prefetch(data.as_ptr().wrapping_add(at));
+                crate::sys::prefetch(data.as_ptr().wrapping_add(at));
                 at += 64;
             }
             let raw = &data[start..end];
@@ -92,19 +92,11 @@ pub fn for_each_batch(
                 let mut reader = f;
                 return for_each_read_batch(&mut reader, name, each);
             };
-            let _ = map.advise(memmap2::Advice::Sequential);
-            // Map each batch's pages in one call (Linux 5.14+; elsewhere they fault in).
-            let before = |start, len| {
-                let _ = map.advise_range(memmap2::Advice::PopulateRead, start, len);
-            };
-            for_each_slice_batch(&map, &mut each, before, |start, len| {
-                // SAFETY: a read-only file mapping: dropped pages are read again from the file
-                // if touched; nothing here touches them again.
-                #[allow(unsafe_code)]
-                let _ = unsafe {
-                    map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, len)
-                };
-            })
+            crate::sys::advise_sequential(&map);
+            // Each batch's pages are mapped in one call before it is read, and dropped after.
+            let before = |start, len| crate::sys::advise_will_read(&map, start, len);
+            let done = |start, len| crate::sys::advise_done(&map, start, len);
+            for_each_slice_batch(&map, &mut each, before, done)
         }
     }
 }

@@ -5,6 +5,8 @@
 //! other targets and for tails.
 #![allow(unsafe_code)]
 
+use crate::sys;
+
 /// Bytes a JSON string cannot hold raw: `"`, `\` and control characters (< 0x20).
 const SPECIAL: [bool; 256] = {
     let mut t = [false; 256];
@@ -33,20 +35,18 @@ pub fn json_special(b: &[u8], from: usize) -> usize {
         // SAFETY: AVX-512 and AVX2 are used only when the CPU reports them; SSE2 is part of
         // the x86-64 baseline; all read only within `b` (AVX-512's masked tail loads skip the
         // bytes past its end).
+        let cpu = sys::cpu();
         unsafe {
-            if avx512::available() {
-                avx512::json_special(b, from)
-            } else if std::is_x86_feature_detected!("avx2") {
-                avx2::json_special(b, from)
-            } else {
-                sse2::json_special(b, from)
+            if cpu & sys::AVX512 != 0 {
+                return avx512::json_special(b, from);
+            } else if cpu & sys::AVX2 != 0 {
+                return avx2::json_special(b, from);
+            } else if cpu & sys::SSE2 != 0 {
+                return sse2::json_special(b, from);
             }
         }
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        json_special_scalar(b, from)
-    }
+    json_special_scalar(b, from)
 }
 
 /// Byte counts for the token estimate: `[ascii, whitespace, lead, cjk_lead]` where `ascii`
@@ -58,65 +58,37 @@ pub fn byte_classes(b: &[u8]) -> [u64; 4] {
     #[cfg(target_arch = "x86_64")]
     {
         // SAFETY: as in `json_special`.
+        let cpu = sys::cpu();
         unsafe {
-            if avx512::available() {
-                avx512::byte_classes(b)
-            } else if std::is_x86_feature_detected!("avx2") {
-                avx2::byte_classes(b)
-            } else {
-                sse2::byte_classes(b)
+            if cpu & sys::AVX512 != 0 {
+                return avx512::byte_classes(b);
+            } else if cpu & sys::AVX2 != 0 {
+                return avx2::byte_classes(b);
+            } else if cpu & sys::SSE2 != 0 {
+                return sse2::byte_classes(b);
             }
         }
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        byte_classes_scalar(b)
-    }
+    byte_classes_scalar(b)
 }
 
-/// Whether `b` is UTF-8: AVX-512 64 bytes a step when the CPU has it, else simdutf8 (AVX2 or
-/// SSE4.2). Only the answer; `std::str::from_utf8` says where it fails.
+/// Whether `b` is UTF-8: AVX-512 64 bytes a step when the CPU has it, else simdutf8 (AVX2,
+/// SSE4.2 or NEON), else std. Only the answer; `std::str::from_utf8` says where it fails.
 #[inline]
 pub fn is_utf8(b: &[u8]) -> bool {
+    let cpu = sys::cpu();
     #[cfg(target_arch = "x86_64")]
     {
-        if avx512::available() {
+        if cpu & sys::AVX512 != 0 {
             // SAFETY: the CPU has AVX-512 F and BW; the reads stay within `b`.
             return unsafe { avx512::is_utf8(b) };
         }
     }
-    simdutf8::basic::from_utf8(b).is_ok()
-}
-
-/// [`avx512_features`]: AVX-512 F, BW and popcnt.
-#[cfg(target_arch = "x86_64")]
-pub(crate) const AVX512: u8 = 1 << 1;
-/// [`avx512_features`]: with [`AVX512`], VBMI, VBMI2 and BMI2 (the UTF-8 writers of `utf8`).
-#[cfg(target_arch = "x86_64")]
-pub(crate) const AVX512_VBMI: u8 = 1 << 2;
-
-/// The AVX-512 feature sets of this CPU ([`AVX512`], [`AVX512_VBMI`]), asked of it once for
-/// every kernel of the crate.
-#[cfg(target_arch = "x86_64")]
-#[inline]
-pub(crate) fn avx512_features() -> u8 {
-    use std::sync::atomic::{AtomicU8, Ordering};
-    const ASKED: u8 = 1;
-    static STATE: AtomicU8 = AtomicU8::new(0);
-    let state = STATE.load(Ordering::Relaxed);
-    if state & ASKED != 0 {
-        return state;
+    if cpu & sys::VECTOR != 0 {
+        simdutf8::basic::from_utf8(b).is_ok()
+    } else {
+        std::str::from_utf8(b).is_ok()
     }
-    let base = std::is_x86_feature_detected!("avx512f")
-        && std::is_x86_feature_detected!("avx512bw")
-        && std::is_x86_feature_detected!("popcnt");
-    let vbmi = base
-        && std::is_x86_feature_detected!("avx512vbmi")
-        && std::is_x86_feature_detected!("avx512vbmi2")
-        && std::is_x86_feature_detected!("bmi2");
-    let state = ASKED | if base { AVX512 } else { 0 } | if vbmi { AVX512_VBMI } else { 0 };
-    STATE.store(state, Ordering::Relaxed);
-    state
 }
 
 fn byte_classes_scalar(b: &[u8]) -> [u64; 4] {
@@ -358,9 +330,9 @@ mod avx512 {
     };
 
     /// AVX-512 F and BW (and popcnt), which these scans use.
-    #[inline]
+    #[cfg(test)]
     pub fn available() -> bool {
-        super::avx512_features() & super::AVX512 != 0
+        crate::sys::cpu() & crate::sys::AVX512 != 0
     }
 
     /// The `n` bytes at `p` (`n` < 64) in the low lanes, zeros above, and their mask. The
@@ -511,7 +483,7 @@ mod avx512 {
         let p = b.as_ptr();
         let mut i = 0;
         loop {
-            crate::utf8::prefetch(p.wrapping_add(i + 1024));
+            crate::sys::prefetch(p.wrapping_add(i + 1024));
             let last = i + 64 > n;
             let v = if last {
                 tail(p.add(i), n - i).0
@@ -638,8 +610,10 @@ mod tests {
                     #[allow(unsafe_code)]
                     // SAFETY: SSE2 is baseline; AVX2 and AVX-512 only when detected.
                     unsafe {
-                        assert_eq!(sse2::json_special(&b, from), want);
-                        if std::is_x86_feature_detected!("avx2") {
+                        if sys::cpu() & sys::SSE2 != 0 {
+                            assert_eq!(sse2::json_special(&b, from), want);
+                        }
+                        if sys::cpu() & sys::AVX2 != 0 {
                             assert_eq!(avx2::json_special(&b, from), want);
                         }
                         if avx512::available() {
@@ -755,7 +729,7 @@ mod tests {
             // SAFETY: SSE2 is baseline; AVX2 and AVX-512 only when detected.
             unsafe {
                 assert_eq!(sse2::byte_classes(&b), byte_classes_scalar(&b));
-                if std::is_x86_feature_detected!("avx2") {
+                if sys::cpu() & sys::AVX2 != 0 {
                     assert_eq!(avx2::byte_classes(&b), byte_classes_scalar(&b));
                 }
                 if avx512::available() {

@@ -24,12 +24,21 @@ pub enum Text<'a> {
 impl Text<'_> {
     /// The text as UTF-8, borrowed when it already is.
     pub fn utf8(&self) -> Cow<'_, str> {
-        if let Text::Utf8(s) = self {
+        if let Some(s) = self.as_str() {
             return Cow::Borrowed(s);
         }
         let mut out = String::new();
         self.push_to(&mut out);
         Cow::Owned(out)
+    }
+
+    /// The text when it is UTF-8 already: UTF-8, or Latin-1 that is all ASCII.
+    fn as_str(&self) -> Option<&str> {
+        match self {
+            Text::Utf8(s) => Some(s),
+            Text::Latin1(b) if b.is_ascii() => std::str::from_utf8(b).ok(),
+            _ => None,
+        }
     }
 
     /// The same text, borrowed from `self`.
@@ -45,7 +54,7 @@ impl Text<'_> {
     /// The text as UTF-8, borrowed from `self` when it already is, else encoded into `buf`.
     /// A buffer reused across calls saves a fresh allocation per text.
     pub fn utf8_in<'b>(&'b self, buf: &'b mut String) -> &'b str {
-        if let Text::Utf8(s) = self {
+        if let Some(s) = self.as_str() {
             return s;
         }
         buf.clear();
@@ -96,7 +105,7 @@ impl Text<'_> {
         };
         let mut at = 0;
         while at < len.min(bytes) {
-            utf8::prefetch(start.wrapping_add(at));
+            crate::sys::prefetch(start.wrapping_add(at));
             at += 64;
         }
     }

@@ -117,21 +117,9 @@ fn push_str<U: Unit>(out: &mut String, src: &[U]) {
     unsafe { push_units::<U, PLAIN>(out.as_mut_vec(), src, &mut [0; 4], size) }
 }
 
-/// A hint to bring the cache line at `at` in (nothing is read, any address is fine).
-#[inline(always)]
-pub fn prefetch(at: *const u8) {
-    #[cfg(target_arch = "x86_64")]
-    #[allow(unsafe_code)]
-    // SAFETY: a prefetch reads nothing into the program and does not fault.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(at.cast::<i8>());
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = at;
-}
-
 /// How far ahead of its reads a kernel asks for its source: a string's pages are out of the
 /// caches and the hardware's prefetcher stops at each page's end.
+#[cfg(target_arch = "x86_64")]
 const AHEAD: usize = 1024;
 
 /// Appends `src` as the inside of a JSON string (what [`crate::pack::json::escaped`] writes for
@@ -306,10 +294,18 @@ unsafe fn encode<U: Unit, const MODE: u8>(
             return avx512::encode::<U, MODE>(src, i, dst, limit, classes);
         }
     }
-    // A unit takes at most six bytes (a control character's escape); a surrogate pair that
-    // straddles the end takes four more.
-    let fit = room(dst, limit).saturating_sub(8) / 6;
-    scalar::<U, MODE>(src, i, src.len().min(i + fit), dst, classes)
+    // A unit takes at most six bytes escaped (a control character), `MAX_UTF8` plain; a
+    // surrogate pair that straddles the end takes four more. Steps shrink with the room left, so
+    // an exact reservation is filled to its end rather than grown.
+    let per = if MODE == PLAIN { U::MAX_UTF8 } else { 6 };
+    let (mut i, mut dst) = (i, dst);
+    loop {
+        let fit = room(dst, limit).saturating_sub(8) / per;
+        if fit == 0 || i >= src.len() {
+            return (i, dst);
+        }
+        (i, dst) = scalar::<U, MODE>(src, i, src.len().min(i + fit), dst, classes);
+    }
 }
 
 /// Writes the JSON form of the ASCII byte `c` at `dst`: the next output byte.
@@ -416,20 +412,10 @@ mod avx512 {
 
     use super::{ascii_json, room, scalar, Classes, Unit, COUNTED, PLAIN, STEP_ROOM};
 
-    #[cfg(test)]
-    thread_local! {
-        /// Tests turn the vector paths off in their thread to check the scalar ones.
-        pub static OFF: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-    }
-
-    /// AVX-512 F, BW, VBMI, VBMI2 with popcnt and BMI2 (see [`crate::simd::avx512_features`]).
+    /// AVX-512 F, BW, VBMI, VBMI2 with popcnt and BMI2 (see [`crate::sys::cpu`]).
     #[inline]
     pub fn available() -> bool {
-        #[cfg(test)]
-        if OFF.get() {
-            return false;
-        }
-        crate::simd::avx512_features() & crate::simd::AVX512_VBMI != 0
+        crate::sys::cpu() & crate::sys::AVX512_VBMI != 0
     }
 
     /// A kernel's running class counts, kept in registers: vector steps count their lanes
@@ -713,7 +699,7 @@ mod avx512 {
         let p = src.as_ptr();
         let mut tally = Tally::new();
         while i + 64 <= n && room(dst, limit) >= STEP_ROOM {
-            super::prefetch(p.wrapping_add(i + super::AHEAD));
+            crate::sys::prefetch(p.wrapping_add(i + super::AHEAD));
             let v = _mm512_loadu_si512(p.add(i).cast());
             if _mm512_movepi8_mask(v) == 0 {
                 if MODE == PLAIN {
@@ -764,7 +750,7 @@ mod avx512 {
         let p = src.as_ptr();
         let mut tally = Tally::new();
         while i + 32 <= n && room(dst, limit) >= STEP_ROOM {
-            super::prefetch(p.wrapping_add(i + super::AHEAD / 2).cast());
+            crate::sys::prefetch(p.wrapping_add(i + super::AHEAD / 2).cast());
             let v = _mm512_loadu_si512(p.add(i).cast());
             let mut ascii = _mm512_test_epi16_mask(v, _mm512_set1_epi16(0xFF80_u16 as i16)) == 0;
             if MODE != PLAIN && ascii {
@@ -823,7 +809,7 @@ mod avx512 {
         let p = src.as_ptr();
         let mut tally = Tally::new();
         while i + 16 <= n && room(dst, limit) >= STEP_ROOM {
-            super::prefetch(p.wrapping_add(i + super::AHEAD / 4).cast());
+            crate::sys::prefetch(p.wrapping_add(i + super::AHEAD / 4).cast());
             let c = _mm512_loadu_si512(p.add(i).cast());
             if let Some(k) = encode16::<true, true, MODE>(c, dst, &mut tally) {
                 dst = dst.add(k);
@@ -1208,12 +1194,7 @@ mod tests {
     /// Runs `check` with the vector paths on (where the CPU has them) and off.
     fn both_paths(check: impl Fn()) {
         check();
-        #[cfg(target_arch = "x86_64")]
-        {
-            avx512::OFF.set(true);
-            check();
-            avx512::OFF.set(false);
-        }
+        crate::sys::without_simd(check);
     }
 
     #[test]
@@ -1307,6 +1288,10 @@ mod tests {
 
     #[test]
     fn pairs_across_block_edges_and_large_inputs() {
+        both_paths(pairs_and_large);
+    }
+
+    fn pairs_and_large() {
         // A pair split across the 16-unit blocks and at the very end.
         for at in [14usize, 15, 16, 31, 32, 33] {
             let mut u: Vec<u16> = "日本語テキスト".encode_utf16().cycle().take(48).collect();

@@ -26,6 +26,7 @@ from bedrock_batch.exceptions import (
     InputError,
 )
 
+USER = "タイトル: {title}\n\n記事:\n{content}"
 MODEL = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 BUCKET = "bb-test"
 SCHEMA = ["title_en", "summary_ja", "summary_en"]
@@ -55,7 +56,7 @@ def records(n: int = 120, tag: str = "") -> bb.Records:
     ]
     return bb.pack(
         rows,
-        prompt=bb.Prompt(system=SYSTEM, max_tokens=512, prefill="{"),
+        prompt=bb.Prompt(user=USER, system=SYSTEM, max_tokens=512, prefill="{"),
         model=MODEL,
         clean={"content": "html"},
     )
@@ -674,3 +675,173 @@ def test_bad_local_paths_uris_and_policy_arguments(client: bb.Client, tmp_path: 
         bb.iam.role_policy(
             input_uri="s3://b/in", output_uri="s3://b/out", model="nope", regions=["us-east-1"]
         )
+
+
+# --- Ctrl-C, keyword-only options, the remaining async twins ---------------------------------
+
+INTERRUPTED_UPLOAD = """
+import sys
+import bedrock_batch as bb
+client = bb.Client(region="us-east-1", endpoint_url=sys.argv[1], _credentials=("testing", "testing"))
+print("start", flush=True)
+try:
+    client.upload(sys.argv[2], sys.argv[3])
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+    sys.exit(3)
+print("finished", flush=True)
+"""
+
+
+def test_ctrl_c_stops_an_upload_and_removes_what_it_wrote(emu: Emulator, tmp_path: Path) -> None:
+    """SIGINT in the middle of a multi-GB upload: KeyboardInterrupt within 2 s, and neither the
+    small files already uploaded nor the large one's parts are left in the bucket."""
+    import signal
+    import subprocess
+    import sys
+
+    folder = tmp_path / "huge"
+    folder.mkdir()
+    for i in range(3):
+        (folder / f"small-{i}.jsonl").write_bytes(b'{"recordId": "x"}\n' * 1000)
+    with open(folder / "part-big.jsonl", "wb") as f:
+        f.truncate(3 << 30)  # sparse: 3 GiB that cost no disk
+    prefix = "ctrlc/"
+    s3 = emu.boto3_client("s3")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            INTERRUPTED_UPLOAD,
+            emu.endpoint_url,
+            str(folder),
+            f"s3://{BUCKET}/{prefix}",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "start"
+        # Wait until the large file's multipart upload has started and the small files landed.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            uploads = s3.list_multipart_uploads(Bucket=BUCKET, Prefix=prefix).get("Uploads", [])
+            done = s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("KeyCount", 0)
+            if uploads and done >= 3:
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail("the upload never got going")
+        assert proc.poll() is None, "the upload finished before it could be interrupted"
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=10)
+        took = time.monotonic() - sent
+    finally:
+        proc.kill()
+    assert proc.returncode == 3 and "interrupted" in out, out
+    assert took < 2.0, f"KeyboardInterrupt came {took:.2f} s after SIGINT"
+    assert s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("KeyCount", 0) == 0
+    assert s3.list_multipart_uploads(Bucket=BUCKET, Prefix=prefix).get("Uploads", []) == []
+
+
+def test_options_are_keyword_only(emu: Emulator, client: bb.Client, tmp_path: Path) -> None:
+    recs = records(100, "kw")
+    job = client.submit(
+        write(recs, tmp_path),
+        model=MODEL,
+        role_arn=emu.role_arn(),
+        input_uri=f"s3://{BUCKET}/in/kw/",
+        output_uri=f"s3://{BUCKET}/out/",
+        name="kw-job",
+        records=recs,
+    )
+    with pytest.raises(TypeError):
+        job.wait(0.05)  # type: ignore[misc]
+    job.wait(poll_interval=0.05, timeout=60, progress=False)
+    with pytest.raises(TypeError):
+        client.jobs("Completed")  # type: ignore[misc]
+    res = job.results(tmp_path / "r", schema=SCHEMA, prefill="{")
+    with pytest.raises(TypeError):
+        res.retry_ids(["failed"])  # type: ignore[misc]
+    import pandas as pd
+
+    df = pd.DataFrame({"id": recs.ids})
+    with pytest.raises(TypeError):
+        res.join(df, "id")  # type: ignore[misc]
+    assert len(res.join(df, on="id")) == 100
+    with pytest.raises(TypeError):
+        job.results(tmp_path / "r2", None, False)  # type: ignore[misc]
+
+
+@pytest.mark.asyncio
+async def test_submit_all_preflight_and_job_async(emu: Emulator, tmp_path: Path) -> None:
+    client = emu.client()
+    recs = records(300, "all-async")
+    recs.write(tmp_path / "b", quotas=bb.Quotas(max_records_per_job=150))
+    jobs = await client.submit_all_async(
+        tmp_path / "b",
+        model=MODEL,
+        role_arn=emu.role_arn(),
+        input_uri=f"s3://{BUCKET}/in/all-async/",
+        output_uri=f"s3://{BUCKET}/out/",
+        name="all-async",
+        max_concurrent_jobs=1,
+        poll_interval=0.05,
+        records=recs,
+    )
+    # With a cap of one, the second job was created only after the first had finished.
+    first = await client.job_async(jobs[0].arn)
+    second = await client.job_async(jobs[1].job_id)
+    assert [first.name, second.name] == ["all-async-0001", "all-async-0002"]
+    assert first.status in bb.aws.FINAL_STATES
+    assert first.info["end_time"] <= second.info["submit_time"]
+    checks = await client.preflight_async(
+        role_arn=emu.role_arn(),
+        input_uri=f"s3://{BUCKET}/in/",
+        output_uri="s3://no-such-bucket-xyz/out/",
+        model=MODEL,
+    )
+    by = {c.name: c.status for c in checks}
+    assert by["input prefix write"] == "pass" and by["output prefix write"] == "fail"
+    assert checks == client.preflight(
+        role_arn=emu.role_arn(),
+        input_uri=f"s3://{BUCKET}/in/",
+        output_uri="s3://no-such-bucket-xyz/out/",
+        model=MODEL,
+    )
+
+
+def test_the_cap_counts_every_id_form_of_one_model(
+    emu: Emulator, client: bb.Client, tmp_path: Path
+) -> None:
+    """Jobs created with the inference profile, its ARN and the foundation model's ARN are one
+    model for the quota; another model's jobs are not counted."""
+    recs = records(100, "forms")
+    shards = write(recs, tmp_path)
+    base = "anthropic.claude-haiku-4-5-20251001-v1:0"
+    forms = [
+        f"us.{base}",
+        f"arn:aws:bedrock:us-east-1::foundation-model/{base}",
+        f"arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.{base}",
+    ]
+    slow = bb.emulator.start(time_scale=30)
+    try:
+        slow.create_bucket(BUCKET)
+        c = slow.client()
+        for i, m in enumerate([*forms, "us.amazon.nova-lite-v1:0"]):
+            # Slow jobs stay Submitted for the whole test (the input is not read before).
+            c.submit(
+                shards,
+                model=m,
+                role_arn=slow.role_arn(),
+                input_uri=f"s3://{BUCKET}/in/forms{i}/",
+                output_uri=f"s3://{BUCKET}/out/",
+                name=f"forms-{i}",
+                invocation="invoke",
+            )
+        assert len(c.active_jobs(MODEL)) == 3
+        assert len(c.active_jobs(forms[1])) == 3
+        assert len(c.active_jobs("amazon.nova-lite-v1:0")) == 1
+    finally:
+        slow.stop()

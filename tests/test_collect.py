@@ -14,6 +14,8 @@ import pytest
 import bedrock_batch as bb
 from bedrock_batch.exceptions import InputError, NotFoundError
 
+USER = "タイトル: {title}\n\n記事:\n{content}"
+
 # The AWS documentation's output example (batch-inference-results): its modelOutput uses
 # Python-style single quotes, so the first line is not JSON.
 AWS_DOC_EXAMPLE = (
@@ -301,7 +303,7 @@ def test_a_job_folder_with_several_files_a_manifest_and_shuffled_order(tmp_path:
 def test_several_jobs_and_inputs_from_records_and_files(tmp_path: Path) -> None:
     recs = bb.pack(
         [{"title": "t", "content": f"c{i}"} for i in range(300)],
-        prompt=bb.Prompt(),
+        prompt=bb.Prompt(user=USER),
         model="anthropic.claude-3-5-haiku-20241022-v1:0",
         id_column=None,
     )
@@ -396,7 +398,7 @@ def test_empty_file_missing_manifest_and_manifest_mismatch(tmp_path: Path) -> No
     with pytest.raises(NotFoundError, match="no batch output files"):
         bb.read_results(tmp_path / "empty")
     with pytest.raises(InputError, match="unknown status"):
-        res.retry_ids(["weird"])
+        res.retry_ids(statuses=["weird"])
 
 
 # --- cost report ---------------------------------------------------------------------------

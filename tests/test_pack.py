@@ -13,7 +13,7 @@ import pyarrow as pa
 import pytest
 
 import bedrock_batch as bb
-from bedrock_batch.exceptions import InputError, InputTypeError
+from bedrock_batch.exceptions import GeneratedIdsWarning, InputError, InputTypeError
 
 HAIKU = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 SYSTEM = "あなたは技術ブログの要約専門家です。記事から日本語と英語の要約を生成し、JSON形式で出力してください。"
@@ -129,12 +129,69 @@ def test_claude_body_is_the_documented_shape() -> None:
 
 def test_tables_of_every_kind_and_int_ids() -> None:
     rows = [{"id": 7, "title": "A", "content": "<p>x</p>"}, {"id": 8, "title": "B", "content": "y"}]
-    want = bb.pack(rows, prompt=bb.Prompt(), model=HAIKU).to_jsonl()
-    assert bb.pack(pd.DataFrame(rows), prompt=bb.Prompt(), model=HAIKU).to_jsonl() == want
-    assert bb.pack(pa.Table.from_pylist(rows), prompt=bb.Prompt(), model=HAIKU).to_jsonl() == want
-    assert bb.pack(iter(rows), prompt=bb.Prompt(), model=HAIKU).ids == ["7", "8"]
-    no_ids = [{"title": "A", "content": "x"}]
-    assert bb.pack(no_ids, prompt=bb.Prompt(), model=HAIKU).ids == ["R0000000001"]
+    want = bb.pack(rows, prompt=bb.Prompt(user=USER), model=HAIKU).to_jsonl()
+    assert bb.pack(pd.DataFrame(rows), prompt=bb.Prompt(user=USER), model=HAIKU).to_jsonl() == want
+    assert (
+        bb.pack(pa.Table.from_pylist(rows), prompt=bb.Prompt(user=USER), model=HAIKU).to_jsonl()
+        == want
+    )
+    assert bb.pack(iter(rows), prompt=bb.Prompt(user=USER), model=HAIKU).ids == ["7", "8"]
+    no_ids = [{"title": "A", "content": "x"}, {"title": "B", "content": "y"}]
+    with pytest.warns(
+        GeneratedIdsWarning, match=r"no 'id' column.*one of its columns \(title, content\)"
+    ):
+        assert bb.pack(no_ids, prompt=bb.Prompt(user=USER), model=HAIKU).ids == [
+            "R0000000001",
+            "R0000000002",
+        ]
+    # Asked for by name: row order, without a warning (pytest runs with -W error).
+    assert bb.pack(no_ids, prompt=bb.Prompt(user=USER), model=HAIKU, id_column=None).ids[1] == (
+        "R0000000002"
+    )
+
+
+def test_prompt_needs_its_user_template() -> None:
+    with pytest.raises(TypeError, match="user"):
+        bb.Prompt()  # type: ignore[call-arg]
+    assert bb.Prompt(user="{content}").fields == ["content"]
+
+
+def test_bytes_cells_are_utf8_text_or_an_error_naming_row_and_column() -> None:
+    rows = [
+        {"id": "a", "title": "タイトル".encode(), "content": b"plain"},
+        {"id": "b", "title": "t", "content": "本文".encode()},
+    ]
+    lines = [
+        json.loads(x)
+        for x in bb.pack(rows, prompt=bb.Prompt(user="{title}|{content}"), model=HAIKU)
+        .to_jsonl()
+        .splitlines()
+    ]
+    assert [x["modelInput"]["messages"][0]["content"] for x in lines] == [
+        "タイトル|plain",
+        "t|本文",
+    ]
+    # The same through a DataFrame (column lists) and through clean=.
+    df = pd.DataFrame(rows)
+    recs = bb.pack(
+        df, prompt=bb.Prompt(user="{title}|{content}"), model=HAIKU, clean={"content": "html"}
+    )
+    assert [
+        json.loads(x)["modelInput"]["messages"][0]["content"] for x in recs.to_jsonl().splitlines()
+    ] == [
+        "タイトル|plain",
+        "t|本文",
+    ]
+    bad = [
+        {"id": "a", "title": "t", "content": "c"},
+        {"id": "b", "title": "t", "content": b"ok \xff\xfe"},
+    ]
+    for table in (bad, pd.DataFrame(bad)):
+        with pytest.raises(
+            InputError,
+            match=r"row 1: column \"content\" holds bytes that are not UTF-8 \(byte 3 is \\xff\)",
+        ):
+            bb.pack(table, prompt=bb.Prompt(user="{title}|{content}"), model=HAIKU)
 
 
 def test_clean_runs_in_the_same_pass(articles: list[dict[str, Any]]) -> None:
@@ -153,12 +210,14 @@ def test_clean_runs_in_the_same_pass(articles: list[dict[str, Any]]) -> None:
 
 def test_exclude_gives_the_remaining_batch() -> None:
     rows = [{"id": f"p{i}", "title": "t", "content": "c"} for i in range(10)]
-    recs = bb.pack(rows, prompt=bb.Prompt(), model=HAIKU)
+    recs = bb.pack(rows, prompt=bb.Prompt(user=USER), model=HAIKU)
     rest = recs.exclude(["p1", "p3", "nope"])
     assert rest.ids == [f"p{i}" for i in range(10) if i not in (1, 3)]
     assert len(recs) == 10
     ints = bb.pack(
-        [{"id": i, "title": "t", "content": "c"} for i in range(5)], prompt=bb.Prompt(), model=HAIKU
+        [{"id": i, "title": "t", "content": "c"} for i in range(5)],
+        prompt=bb.Prompt(user=USER),
+        model=HAIKU,
     )
     assert ints.exclude([0, 4]).ids == ["1", "2", "3"]
 
@@ -168,7 +227,9 @@ def test_exclude_gives_the_remaining_batch() -> None:
 
 def _recs(n: int, content: str = "c") -> bb.Records:
     cols = {"title": ["t"] * n, "content": [content] * n}
-    return bb.pack(pd.DataFrame(cols), prompt=bb.Prompt(max_tokens=10), model=HAIKU, id_column=None)
+    return bb.pack(
+        pd.DataFrame(cols), prompt=bb.Prompt(user=USER, max_tokens=10), model=HAIKU, id_column=None
+    )
 
 
 def _read_back(shards: list[bb.Shard]) -> list[str]:
@@ -228,7 +289,7 @@ def test_a_record_larger_than_a_file_is_named(tmp_path: Path) -> None:
         {"id": f"r{i}", "title": "t", "content": "x" * (5000 if i == 42 else 10)}
         for i in range(200)
     ]
-    recs = bb.pack(rows, prompt=bb.Prompt(), model=HAIKU)
+    recs = bb.pack(rows, prompt=bb.Prompt(user=USER), model=HAIKU)
     with pytest.raises(
         InputError, match=r'record "r42" is \d+ bytes, above the 2000-byte file limit'
     ):
@@ -268,7 +329,7 @@ def test_estimate_knows_cjk_and_prices() -> None:
     assert ja == 190  # one per character
     recs = bb.pack(
         [{"id": i, "title": "t", "content": "日本語" * 100} for i in range(10)],
-        prompt=bb.Prompt(max_tokens=500),
+        prompt=bb.Prompt(user=USER, max_tokens=500),
         model=HAIKU,
     )
     est = recs.estimate()
@@ -440,10 +501,11 @@ def test_keys_whose_eq_runs_during_lookup() -> None:
     with pytest.raises(RuntimeError, match="eq failed"):
         bb.pack(
             [{Raises(): 0, "title": "t", "content": "c", "id": "r"}],
-            prompt=bb.Prompt(),
+            prompt=bb.Prompt(user=USER),
             model=HAIKU,
         )
-    assert Raises.seen >= 3, "the probe, the early lookup (cleared) and the read's (raised)"
+    # The key's error reached the caller from the read's lookup, whatever the early ones did.
+    assert Raises.seen >= 2
 
 
 def test_missing_column_is_named_before_any_row() -> None:
@@ -451,16 +513,21 @@ def test_missing_column_is_named_before_any_row() -> None:
         InputError,
         match=r"the prompt uses column 'content', which the table does not have \(columns: id, title\)",
     ):
-        bb.pack([{"id": 1, "title": "t"}], prompt=bb.Prompt(), model=HAIKU)
+        bb.pack([{"id": 1, "title": "t"}], prompt=bb.Prompt(user=USER), model=HAIKU)
     with pytest.raises(InputError, match="clean= names column 'body'"):
         bb.pack(
             [{"id": 1, "title": "t", "content": "c"}],
-            prompt=bb.Prompt(),
+            prompt=bb.Prompt(user=USER),
             model=HAIKU,
             clean={"body": "html"},
         )
     with pytest.raises(InputError, match="id_column 'key' is not a column"):
-        bb.pack([{"title": "t", "content": "c"}], prompt=bb.Prompt(), model=HAIKU, id_column="key")
+        bb.pack(
+            [{"title": "t", "content": "c"}],
+            prompt=bb.Prompt(user=USER),
+            model=HAIKU,
+            id_column="key",
+        )
 
 
 def test_an_empty_prompt_is_named() -> None:
@@ -485,8 +552,8 @@ def test_missing_values_in_template_columns() -> None:
         {"id": ["a", "b", "c"], "title": ["x", None, "z"], "content": ["1", "2", float("nan")]}
     )
     with pytest.raises(InputError, match=r'row 1 \(id "b"\): column "title" is missing'):
-        bb.pack(df, prompt=bb.Prompt(), model=HAIKU)
-    recs = bb.pack(df, prompt=bb.Prompt(), model=HAIKU, missing="empty")
+        bb.pack(df, prompt=bb.Prompt(user=USER), model=HAIKU)
+    recs = bb.pack(df, prompt=bb.Prompt(user=USER), model=HAIKU, missing="empty")
     texts = [r["modelInput"]["messages"][0]["content"] for r in recs.head(3)]
     assert texts[1] == "タイトル: \n\n記事:\n2" and texts[2] == "タイトル: z\n\n記事:\n"
 
@@ -494,31 +561,43 @@ def test_missing_values_in_template_columns() -> None:
 def test_ids_must_be_text_or_int_unique_and_safe() -> None:
     base = {"title": "t", "content": "c"}
     with pytest.raises(InputTypeError, match=r"row 1: ids must be str or int, got float"):
-        bb.pack([{"id": "a", **base}, {"id": 1.5, **base}], prompt=bb.Prompt(), model=HAIKU)
+        bb.pack(
+            [{"id": "a", **base}, {"id": 1.5, **base}], prompt=bb.Prompt(user=USER), model=HAIKU
+        )
     with pytest.raises(InputError, match=r'2 duplicate id\(s\): "a", "b"'):
         bb.pack(
-            [{"id": i, **base} for i in ["a", "b", "a", "b", "c"]], prompt=bb.Prompt(), model=HAIKU
+            [{"id": i, **base} for i in ["a", "b", "a", "b", "c"]],
+            prompt=bb.Prompt(user=USER),
+            model=HAIKU,
         )
     with pytest.raises(InputError, match=r"row 0: id .* has '#'"):
-        bb.pack([{"id": "wordpress/x.xml#post-1", **base}], prompt=bb.Prompt(), model=HAIKU)
+        bb.pack(
+            [{"id": "wordpress/x.xml#post-1", **base}], prompt=bb.Prompt(user=USER), model=HAIKU
+        )
     with pytest.raises(InputError, match='row 0: id "" is empty'):
-        bb.pack([{"id": "", **base}], prompt=bb.Prompt(), model=HAIKU)
+        bb.pack([{"id": "", **base}], prompt=bb.Prompt(user=USER), model=HAIKU)
     with pytest.raises(InputError, match="row 0: the id is missing"):
-        bb.pack([{"id": None, **base}], prompt=bb.Prompt(), model=HAIKU)
+        bb.pack([{"id": None, **base}], prompt=bb.Prompt(user=USER), model=HAIKU)
 
 
 def test_empty_table_unknown_model_and_bad_settings() -> None:
     with pytest.raises(InputError, match="no rows"):
         bb.pack(
-            pd.DataFrame({"id": [], "title": [], "content": []}), prompt=bb.Prompt(), model=HAIKU
+            pd.DataFrame({"id": [], "title": [], "content": []}),
+            prompt=bb.Prompt(user=USER),
+            model=HAIKU,
         )
     with pytest.raises(
         InputError, match="known families: claude, nova, titan-embed, llama3, llama4"
     ):
-        bb.pack([{"title": "t", "content": "c"}], prompt=bb.Prompt(), model="cohere.command-r-v1:0")
+        bb.pack(
+            [{"id": "a", "title": "t", "content": "c"}],
+            prompt=bb.Prompt(user=USER),
+            model="cohere.command-r-v1:0",
+        )
     ok = bb.pack(
-        [{"title": "t", "content": "c"}],
-        prompt=bb.Prompt(),
+        [{"id": "a", "title": "t", "content": "c"}],
+        prompt=bb.Prompt(user=USER),
         model="cohere.command-r-v1:0",
         family="claude",
     )
@@ -527,37 +606,41 @@ def test_empty_table_unknown_model_and_bad_settings() -> None:
         InputError, match=r"above anthropic\.claude-3-haiku-20240307-v1:0's limit of 4096"
     ):
         bb.pack(
-            [{"title": "t", "content": "c"}],
-            prompt=bb.Prompt(max_tokens=5000),
+            [{"id": "a", "title": "t", "content": "c"}],
+            prompt=bb.Prompt(user=USER, max_tokens=5000),
             model="anthropic.claude-3-haiku-20240307-v1:0",
         )
     with pytest.raises(InputError, match="temperature or top_p, not both"):
         bb.pack(
-            [{"title": "t", "content": "c"}],
-            prompt=bb.Prompt(temperature=0.5, top_p=0.9),
+            [{"id": "a", "title": "t", "content": "c"}],
+            prompt=bb.Prompt(user=USER, temperature=0.5, top_p=0.9),
             model=HAIKU,
         )
     with pytest.raises(
         InputError, match="prefill must be non-empty and must not end with whitespace"
     ):
-        bb.pack([{"title": "t", "content": "c"}], prompt=bb.Prompt(prefill="{ "), model=HAIKU)
+        bb.pack(
+            [{"id": "a", "title": "t", "content": "c"}],
+            prompt=bb.Prompt(user=USER, prefill="{ "),
+            model=HAIKU,
+        )
     with pytest.raises(InputError, match="embedding model takes only the user template"):
         bb.pack(
-            [{"title": "t", "content": "c"}],
-            prompt=bb.Prompt(system="s"),
+            [{"id": "a", "title": "t", "content": "c"}],
+            prompt=bb.Prompt(user=USER, system="s"),
             model="amazon.titan-embed-text-v2:0",
         )
     with pytest.raises(InputError, match='extra key "max_tokens" is written by the Prompt'):
         bb.pack(
-            [{"title": "t", "content": "c"}],
-            prompt=bb.Prompt(),
+            [{"id": "a", "title": "t", "content": "c"}],
+            prompt=bb.Prompt(user=USER),
             model=HAIKU,
             extra={"max_tokens": 5},
         )
     with pytest.raises(InputTypeError, match="row 1: expected a mapping"):
-        bb.pack([{"title": "t", "content": "c"}, ["x"]], prompt=bb.Prompt(), model=HAIKU)
+        bb.pack([{"title": "t", "content": "c"}, ["x"]], prompt=bb.Prompt(user=USER), model=HAIKU)
     with pytest.raises(InputTypeError, match="table must be"):
-        bb.pack("not a table", prompt=bb.Prompt(), model=HAIKU)
+        bb.pack("not a table", prompt=bb.Prompt(user=USER), model=HAIKU)
 
 
 def test_templates_fail_at_construction() -> None:
@@ -566,10 +649,12 @@ def test_templates_fail_at_construction() -> None:
     with pytest.raises(
         InputError, match="system template: '}' at character 0 has no opening brace"
     ):
-        bb.Prompt(system="} x")
+        bb.Prompt(user=USER, system="} x")
     p = bb.Prompt(system="{lang}", user="{{literal}} {title} {content} {title}")
     assert p.fields == ["title", "content", "lang"]
-    rec = bb.pack([{"title": "T", "content": "C", "lang": "ja"}], prompt=p, model=HAIKU).head(1)[0]
+    rec = bb.pack(
+        [{"title": "T", "content": "C", "lang": "ja"}], prompt=p, model=HAIKU, id_column=None
+    ).head(1)[0]
     assert rec["modelInput"]["system"] == "ja"
     assert rec["modelInput"]["messages"][0]["content"] == "{literal} T C T"
 

@@ -11,6 +11,8 @@ import pytest
 import bedrock_batch as bb
 from bedrock_batch.exceptions import InputError, NotFoundError, ValidationError
 
+USER = "タイトル: {title}\n\n記事:\n{content}"
+
 HAIKU = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 
 
@@ -146,7 +148,7 @@ def test_validates_what_pack_writes(tmp_path: Path, articles: list[dict[str, Any
     ]:
         recs = bb.pack(
             rows,
-            prompt=bb.Prompt(max_tokens=1000),
+            prompt=bb.Prompt(user=USER, max_tokens=1000),
             model=model,
             id_column=None,
             invocation=inv,

@@ -14,6 +14,7 @@ __all__ = [
     "_AwsClient",
     "_Results",
     "__version__",
+    "base_model_id",
     "clean_batch",
     "clean_html",
     "clean_markdown",
@@ -24,6 +25,7 @@ __all__ = [
     "pack_columns",
     "price_table",
     "read_results_core",
+    "simd_paths",
     "valid_job_name",
     "validate_input",
 ]
@@ -115,8 +117,8 @@ class Prompt:
     def __new__(
         cls,
         *,
+        user: str,
         system: str | None = None,
-        user: str = ...,  # "タイトル: {title}\n\n記事:\n{content}"
         max_tokens: int = 4096,
         temperature: float | None = None,
         top_p: float | None = None,
@@ -241,6 +243,11 @@ def price_table() -> list[tuple[str, float, float, str]]:
 
 def estimate_tokens(text: str) -> int:
     """Estimated tokens of a text (see the ``tokens`` heuristic and its expected error)."""
+
+def base_model_id(model: str) -> str:
+    """The foundation model behind a model id, inference-profile id or ARN (what Bedrock's
+    per-model job quota counts): ``us.anthropic.x`` and ``arn:...:foundation-model/anthropic.x``
+    both give ``anthropic.x``."""
 
 def model_info(model: str, *, family: str | None = None) -> dict[str, Any]:
     """The family and limits the library knows for a model id, inference profile or ARN."""
@@ -380,6 +387,11 @@ class _AwsClient:
     def list(self, uri: str) -> list[tuple[str, int]]:
         """Objects under an S3 URI: [(key, size)]."""
     def list_async(self, uri: str) -> Awaitable[builtins.list[tuple[str, int]]]: ...
+
+def simd_paths() -> list[str]:
+    """The vector instruction paths the stages use here: e.g. ``["vector", "sse2", "avx2"]``;
+    empty on a CPU without them or when ``BEDROCK_BATCH_SIMD=off`` was set before the first
+    call."""
 
 def valid_job_name(name: str) -> str:
     """A job name made valid for Bedrock."""

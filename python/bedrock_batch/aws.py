@@ -23,9 +23,11 @@ from ._core import Records, Shard
 from .collect import Results, read_results
 from .exceptions import InputError
 
-__all__ = ["FINAL_STATES", "Check", "Client", "Job"]
+__all__ = ["ACTIVE_STATES", "FINAL_STATES", "Check", "Client", "Job"]
 
 FINAL_STATES = frozenset({"Completed", "PartiallyCompleted", "Failed", "Stopped", "Expired"})
+# The states that count against Bedrock's per-model cap of submitted + in-progress jobs.
+ACTIVE_STATES = ("Submitted", "Validating", "Scheduled", "InProgress", "Stopping")
 ROLE_ARN = re.compile(r"arn:aws(-[^:]+)?:iam::([0-9]{12})?:role/.+")
 
 
@@ -276,6 +278,49 @@ class Client:
         out = await self._core.submit_async(os.fspath(folder), **args)
         return Job(self, out["job_arn"], records=records)
 
+    def _folders(self, out_dir: str | os.PathLike[str]) -> list[Path]:
+        folders = sorted(
+            p for p in Path(out_dir).iterdir() if p.is_dir() and p.name.startswith("job-")
+        )
+        if not folders:
+            raise InputError(f"{out_dir} has no job-* folders (write them with Records.write)")
+        return folders
+
+    @staticmethod
+    def _one_of_all(
+        folder: Path, name: str, input_uri: str, records: Records | None
+    ) -> tuple[str, str, Records | None]:
+        suffix = "-" + folder.name.removeprefix("job-")
+        # Shorten the base, never the suffix: the jobs must keep distinct names.
+        job_name = _core.valid_job_name(name)[: 63 - len(suffix)] + suffix
+        mine = None
+        if records is not None:
+            ids = _ids_in(folder)
+            mine = records.exclude([i for i in records.ids if i not in ids])
+        return job_name, f"{input_uri.rstrip('/')}/{folder.name}/", mine
+
+    def active_jobs(self, model: str) -> list[Job]:
+        """The jobs of ``model``'s foundation model that count against Bedrock's per-model cap
+        (Submitted, Validating, Scheduled, InProgress, Stopping), whatever id form each job
+        reports (model id, inference profile or ARN). Lists only jobs in those states."""
+        base = _core.base_model_id(model)
+        out: list[Job] = []
+        for status in ACTIVE_STATES:
+            for j in self.jobs(status=status):
+                if _core.base_model_id(str(j.info.get("model_id", ""))) == base:
+                    out.append(j)
+        return out
+
+    async def active_jobs_async(self, model: str) -> list[Job]:
+        base = _core.base_model_id(model)
+        pages = await asyncio.gather(*(self.jobs_async(status=s) for s in ACTIVE_STATES))
+        return [
+            j
+            for page in pages
+            for j in page
+            if _core.base_model_id(str(j.info.get("model_id", ""))) == base
+        ]
+
     def submit_all(
         self,
         out_dir: str | os.PathLike[str],
@@ -287,56 +332,92 @@ class Client:
         name: str,
         max_concurrent_jobs: int = 20,
         poll_interval: float = 60,
-        **options: Any,
+        invocation: str = "auto",
+        timeout_hours: int | None = None,
+        tags: Mapping[str, str] | None = None,
+        kms_key: str | None = None,
+        vpc: Mapping[str, Sequence[str]] | None = None,
+        records: Records | None = None,
     ) -> list[Job]:
         """Submits every ``job-NNNN`` folder that ``Records.write`` made, one job each (input
         under ``input_uri/job-NNNN/``, name ``name-NNNN``), waiting whenever this model already
-        has ``max_concurrent_jobs`` submitted or in progress (Bedrock's quota)."""
-        folders = sorted(
-            p for p in Path(out_dir).iterdir() if p.is_dir() and p.name.startswith("job-")
-        )
-        if not folders:
-            raise InputError(f"{out_dir} has no job-* folders (write them with Records.write)")
-        active = {"Submitted", "Validating", "Scheduled", "InProgress", "Stopping"}
-        records: Records | None = options.pop("records", None)
+        has ``max_concurrent_jobs`` submitted or in progress (Bedrock's quota, counted per
+        foundation model: see :meth:`active_jobs`). For a whole corpus with a record of what
+        was sent, resumable after a crash, use :class:`bedrock_batch.Run`."""
         jobs: list[Job] = []
-        for folder in folders:
-            while (
-                sum(
-                    1 for j in self.jobs() if j.status in active and j.info.get("model_id") == model
-                )
-                >= max_concurrent_jobs
-            ):
+        for folder in self._folders(out_dir):
+            while len(self.active_jobs(model)) >= max_concurrent_jobs:
                 time.sleep(poll_interval)
-            suffix = "-" + folder.name.removeprefix("job-")
-            # Shorten the base, never the suffix: the jobs must keep distinct names.
-            job_name = _core.valid_job_name(name)[: 63 - len(suffix)] + suffix
-            mine = None
-            if records is not None:
-                ids = _ids_in(folder)
-                mine = records.exclude([i for i in records.ids if i not in ids])
+            job_name, uri, mine = self._one_of_all(folder, name, input_uri, records)
             jobs.append(
                 self.submit(
                     folder,
                     model=model,
                     role_arn=role_arn,
-                    input_uri=f"{input_uri.rstrip('/')}/{folder.name}/",
+                    input_uri=uri,
                     output_uri=output_uri,
                     name=job_name,
                     records=mine,
-                    **options,
+                    invocation=invocation,
+                    timeout_hours=timeout_hours,
+                    tags=tags,
+                    kms_key=kms_key,
+                    vpc=vpc,
+                )
+            )
+        return jobs
+
+    async def submit_all_async(
+        self,
+        out_dir: str | os.PathLike[str],
+        *,
+        model: str,
+        role_arn: str,
+        input_uri: str,
+        output_uri: str,
+        name: str,
+        max_concurrent_jobs: int = 20,
+        poll_interval: float = 60,
+        invocation: str = "auto",
+        timeout_hours: int | None = None,
+        tags: Mapping[str, str] | None = None,
+        kms_key: str | None = None,
+        vpc: Mapping[str, Sequence[str]] | None = None,
+        records: Records | None = None,
+    ) -> list[Job]:
+        jobs: list[Job] = []
+        for folder in self._folders(out_dir):
+            while len(await self.active_jobs_async(model)) >= max_concurrent_jobs:
+                await asyncio.sleep(poll_interval)
+            job_name, uri, mine = self._one_of_all(folder, name, input_uri, records)
+            jobs.append(
+                await self.submit_async(
+                    folder,
+                    model=model,
+                    role_arn=role_arn,
+                    input_uri=uri,
+                    output_uri=output_uri,
+                    name=job_name,
+                    records=mine,
+                    invocation=invocation,
+                    timeout_hours=timeout_hours,
+                    tags=tags,
+                    kms_key=kms_key,
+                    vpc=vpc,
                 )
             )
         return jobs
 
     def job(self, job_arn: str) -> Job:
         """The job with this ARN (or 12-character job id), fetched now."""
-        j = Job(self, job_arn)
-        j.refresh()
-        return j
+        return Job(self, job_arn).refresh()
+
+    async def job_async(self, job_arn: str) -> Job:
+        return await Job(self, job_arn).refresh_async()
 
     def jobs(
         self,
+        *,
         status: str | None = None,
         name_contains: str | None = None,
         submitted_after: Any = None,
@@ -349,6 +430,7 @@ class Client:
 
     async def jobs_async(
         self,
+        *,
         status: str | None = None,
         name_contains: str | None = None,
         submitted_after: Any = None,
@@ -358,12 +440,8 @@ class Client:
         )
         return [Job(self, i["job_arn"], info=i) for i in infos]
 
-    def preflight(
-        self, *, role_arn: str, input_uri: str, output_uri: str, model: str
-    ) -> list[Check]:
-        """Checks before any data is uploaded: the model is known, the role ARN is well formed,
-        credentials resolve and the caller can write, read, list and delete under both prefixes
-        (with a probe object it removes). IAM policy checks are reported as skipped."""
+    @staticmethod
+    def _static_checks(role_arn: str, model: str) -> list[Check]:
         checks: list[Check] = []
         try:
             info = _core.model_info(model)
@@ -376,28 +454,51 @@ class Client:
             checks.append(
                 Check("role ARN", "fail", f"{role_arn!r} is not arn:aws:iam::<account>:role/<name>")
             )
+        return checks
+
+    @staticmethod
+    def _probe_checks(label: str, uri: str, steps: Any) -> list[Check]:
+        if isinstance(steps, BaseException):
+            return [Check(f"{label} prefix", "fail", f"{uri}: {steps}")]
+        return [
+            Check(
+                f"{label} prefix {step}", "pass" if ok else "fail", uri if ok else f"{uri}: {err}"
+            )
+            for step, ok, err in steps
+        ]
+
+    _SKIPPED = Check(
+        "role trust and permissions",
+        "skipped",
+        "needs iam:GetRole and iam:SimulatePrincipalPolicy, which this version does not call; see bb.iam.role_policy for what the role needs",
+    )
+
+    def preflight(
+        self, *, role_arn: str, input_uri: str, output_uri: str, model: str
+    ) -> list[Check]:
+        """Checks before any data is uploaded: the model is known, the role ARN is well formed,
+        credentials resolve and the caller can write, read, list and delete under both prefixes
+        (with a probe object it removes). IAM policy checks are reported as skipped."""
+        checks = self._static_checks(role_arn, model)
         for label, uri in (("input", input_uri), ("output", output_uri)):
             try:
-                steps = self._core.probe(uri)
+                steps: Any = self._core.probe(uri)
             except Exception as e:
-                checks.append(Check(f"{label} prefix", "fail", f"{uri}: {e}"))
-                continue
-            for step, ok, err in steps:
-                checks.append(
-                    Check(
-                        f"{label} prefix {step}",
-                        "pass" if ok else "fail",
-                        uri if ok else f"{uri}: {err}",
-                    )
-                )
-        checks.append(
-            Check(
-                "role trust and permissions",
-                "skipped",
-                "needs iam:GetRole and iam:SimulatePrincipalPolicy, which this version does not call; see bb.iam.role_policy for what the role needs",
-            )
-        )
-        return checks
+                steps = e
+            checks += self._probe_checks(label, uri, steps)
+        return [*checks, self._SKIPPED]
+
+    async def preflight_async(
+        self, *, role_arn: str, input_uri: str, output_uri: str, model: str
+    ) -> list[Check]:
+        checks = self._static_checks(role_arn, model)
+        for label, uri in (("input", input_uri), ("output", output_uri)):
+            try:
+                steps: Any = await self._core.probe_async(uri)
+            except Exception as e:
+                steps = e
+            checks += self._probe_checks(label, uri, steps)
+        return [*checks, self._SKIPPED]
 
 
 def _ids_in(folder: Path) -> set[str]:
@@ -504,7 +605,7 @@ class Job:
         bar.refresh()
 
     def wait(
-        self, poll_interval: float = 60, timeout: float | None = None, progress: bool = True
+        self, *, poll_interval: float = 60, timeout: float | None = None, progress: bool = True
     ) -> Job:
         """Polls until a final state (Completed, PartiallyCompleted, Failed, Stopped, Expired),
         with a tqdm bar of processed/total records; ``TimeoutError`` after ``timeout`` seconds."""
@@ -524,7 +625,7 @@ class Job:
                 bar.close()
 
     async def wait_async(
-        self, poll_interval: float = 60, timeout: float | None = None, progress: bool = True
+        self, *, poll_interval: float = 60, timeout: float | None = None, progress: bool = True
     ) -> Job:
         bar = self._bar(progress)
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -554,37 +655,63 @@ class Job:
     async def download_async(self, local_dir: str | os.PathLike[str]) -> list[Path]:
         return await self.client.download_async(self._output_prefix(), local_dir)
 
-    def results(self, local_dir: str | os.PathLike[str] | None = None, **options: Any) -> Results:
-        """Downloads the outputs to ``local_dir/<jobId>/`` and reads them (``read_results``
-        options). A PartiallyCompleted, Stopped or Expired job keeps every record that finished;
-        with the Records it was submitted from, the rest are ``missing`` and listed by
-        ``retry_ids()``."""
+    def _target(self, local_dir: str | os.PathLike[str] | None) -> Path:
         base = Path(local_dir) if local_dir is not None else Path(tempfile.mkdtemp(prefix="bb-"))
-        target = base / self.job_id  # one folder per job: outputs of several jobs never mix
+        return base / self.job_id  # one folder per job: outputs of several jobs never mix
+
+    def results(
+        self,
+        local_dir: str | os.PathLike[str] | None = None,
+        *,
+        inputs: Any = None,
+        json: bool = False,
+        schema: Sequence[str] | Mapping[str, Any] | None = None,
+        prefill: str | None = None,
+        id_column: str | None = None,
+    ) -> Results:
+        """Downloads the outputs to ``local_dir/<jobId>/`` and reads them (the options are
+        :func:`~bedrock_batch.read_results`'s). A PartiallyCompleted, Stopped or Expired job
+        keeps every record that finished; with the Records it was submitted from (or
+        ``inputs``), the rest are ``missing`` and listed by ``retry_ids()``."""
+        target = self._target(local_dir)
         self.download(target)
-        if self.records is not None:
-            options.setdefault("inputs", self.records)
-        return _read(target, options)
+        return _read(
+            target, self.records if inputs is None else inputs, json, schema, prefill, id_column
+        )
 
     async def results_async(
-        self, local_dir: str | os.PathLike[str] | None = None, **options: Any
+        self,
+        local_dir: str | os.PathLike[str] | None = None,
+        *,
+        inputs: Any = None,
+        json: bool = False,
+        schema: Sequence[str] | Mapping[str, Any] | None = None,
+        prefill: str | None = None,
+        id_column: str | None = None,
     ) -> Results:
-        base = Path(local_dir) if local_dir is not None else Path(tempfile.mkdtemp(prefix="bb-"))
-        target = base / self.job_id  # one folder per job: outputs of several jobs never mix
+        target = self._target(local_dir)
         await self.download_async(target)
-        if self.records is not None:
-            options.setdefault("inputs", self.records)
-        return _read(target, options)
+        return _read(
+            target, self.records if inputs is None else inputs, json, schema, prefill, id_column
+        )
 
 
-def _read(target: Path, options: dict[str, Any]) -> Results:
+def _read(
+    target: Path,
+    inputs: Any,
+    json: bool,
+    schema: Sequence[str] | Mapping[str, Any] | None,
+    prefill: str | None,
+    id_column: str | None,
+) -> Results:
     target.mkdir(parents=True, exist_ok=True)
     if not any(target.rglob("*.out")):
-        inputs = options.get("inputs")
         if inputs is None:
             raise InputError(
                 f"the job wrote no output under {target} (it may have failed validation)"
             )
         empty = target / "empty.jsonl.out"
         empty.write_bytes(b"")
-    return read_results(target, **options)
+    return read_results(
+        target, inputs=inputs, json=json, schema=schema, prefill=prefill, id_column=id_column
+    )

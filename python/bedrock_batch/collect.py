@@ -134,7 +134,7 @@ class Results:
         return dict(self._core.summary())
 
     def retry_ids(
-        self, statuses: Sequence[str] = ("failed", "missing", "invalid_output")
+        self, *, statuses: Sequence[str] = ("failed", "missing", "invalid_output")
     ) -> list[str]:
         """The recordIds to run again (pass to ``Records.exclude`` the others, or pick these)."""
         return list(self._core.retry_ids(list(statuses)))
@@ -161,7 +161,7 @@ class Results:
                     total[k] = total.get(k, 0) + v
         return total
 
-    def join(self, df: Any, on: str = "id") -> Any:
+    def join(self, df: Any, *, on: str = "id") -> Any:
         """Left join onto ``df`` by its ``on`` column: every input row kept, with status and
         output columns; rows with no output get status ``missing``."""
         out = self.to_pandas().drop(columns=["file", "line"])

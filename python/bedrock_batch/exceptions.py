@@ -16,6 +16,7 @@ __all__ = [
     "AwsValidationError",
     "BedrockBatchError",
     "ConflictError",
+    "GeneratedIdsWarning",
     "InputError",
     "InputTypeError",
     "NotFoundError",
@@ -81,3 +82,9 @@ class AwsNotFoundError(AwsError, NotFoundError):
 
 class AwsConnectionError(AwsError, ConnectionError):
     """The endpoint could not be reached (refused, unresolvable, timed out)."""
+
+
+class GeneratedIdsWarning(UserWarning):
+    """The table has no ``id`` column, so records got ids from their row order
+    (``R0000000001``, ...): they do not join back after a rerun on a reordered or filtered
+    table. Pass ``id_column=`` the table's key, or ``id_column=None`` to accept row order."""

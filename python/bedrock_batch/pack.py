@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 from collections.abc import Iterable, Mapping
 from itertools import chain, repeat
 from typing import Any, Literal
 
 from . import _core
 from ._core import Prompt, Quotas, Records, Shard
-from .exceptions import InputError, InputTypeError
+from .exceptions import GeneratedIdsWarning, InputError, InputTypeError
 
 __all__ = ["Prompt", "Quotas", "Records", "Shard", "model_info", "pack"]
 
@@ -95,8 +96,10 @@ def pack(
         model: a model id, inference-profile id (``us.``, ``eu.``, ``apac.``, ``global.``) or
             ARN; it picks the request family (Claude, Nova, Titan embeddings, Llama).
         id_column: the column of recordIds (str or int; unique; 1-256 characters of
-            ``A-Za-z0-9_-.:/``). ``None``, or the default ``"id"`` when the table has no such
-            column, generates ``R0000000001``, ``R0000000002``, ... in row order.
+            ``A-Za-z0-9_-.:/``). ``None`` generates ``R0000000001``, ``R0000000002``, ... in
+            row order; so does the default ``"id"`` when the table has no such column, with a
+            :class:`~bedrock_batch.exceptions.GeneratedIdsWarning` (row-order ids do not join
+            back after a rerun on a reordered or filtered table).
         invocation: ``"auto"``/``"invoke"`` writes the model's native body; ``"converse"`` the
             Converse API body (the job is then created with ``modelInvocationType="Converse"``).
         clean: columns to run through the clean stage first, in the same parallel pass:
@@ -128,6 +131,14 @@ def pack(
                 raise InputError(
                     f"id_column {id_column!r} is not a column (columns: {', '.join(names)})"
                 )
+            warnings.warn(
+                "the table has no 'id' column, so the records get ids from their row order "
+                "(R0000000001, ...), which do not join back after a rerun on a reordered or "
+                f"filtered table; pass id_column= one of its columns ({', '.join(names)}) "
+                "that is unique per row, or id_column=None to accept row order",
+                GeneratedIdsWarning,
+                stacklevel=2,
+            )
         elif isinstance(cols, _Rows):
             id_field = id_column
         else:

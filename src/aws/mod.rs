@@ -2,6 +2,7 @@
 //! credential chain, region and endpoint overrides. One async function per AWS call.
 
 mod bedrock;
+mod cancel;
 mod s3;
 
 use std::time::Duration;
@@ -11,6 +12,7 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
 
 pub use bedrock::{job_name, JobInfo, JobRequest, ListFilter};
+pub use cancel::{Cancel, CancelHandle};
 pub use s3::{content_digest, parse_s3_uri, safe_local_path, Uploaded};
 
 use crate::error::Error;

@@ -8,7 +8,7 @@ use aws_sdk_s3::types::{ChecksumAlgorithm, CompletedMultipartUpload, CompletedPa
 use futures::stream::{self, StreamExt, TryStreamExt};
 use sha2::Digest;
 
-use super::{sdk_error, Client};
+use super::{sdk_error, Cancel, Client};
 use crate::error::Error;
 
 /// Files above this size go up in parts (fewer, larger requests measured faster against S3
@@ -102,15 +102,23 @@ fn etag_is_md5(sse: Option<&aws_sdk_s3::types::ServerSideEncryption>, sse_c: Opt
     sse_c.is_none() && !matches!(sse, Some(Sse::AwsKms | Sse::AwsKmsDsse))
 }
 
+/// The objects an upload has started to write, so that an interrupted one can remove them.
+type Started = std::sync::Mutex<Vec<(String, String)>>;
+
 impl Client {
     /// Uploads one file to `bucket/key`; parts in parallel above [`MULTIPART_THRESHOLD`]. The
-    /// ETag S3 returns is checked against the MD5 computed here.
-    pub async fn upload_file(
+    /// ETag S3 returns is checked against the MD5 computed here. The key is noted in `started`
+    /// before the first request.
+    async fn upload_file(
         &self,
         path: &Path,
         bucket: &str,
         key: &str,
+        started: &Started,
     ) -> Result<Uploaded, Error> {
+        if let Ok(mut s) = started.lock() {
+            s.push((bucket.to_string(), key.to_string()));
+        }
         let size = tokio::fs::metadata(path)
             .await
             .map_err(|e| io(path, e))?
@@ -256,7 +264,72 @@ impl Client {
     }
 
     /// Uploads a file, or every file under a folder (keys keep the relative paths), to `uri`.
-    pub async fn upload(&self, local: &Path, uri: &str) -> Result<Vec<Uploaded>, Error> {
+    ///
+    /// When `cancel` fires, the requests in flight are dropped and every object the upload
+    /// started is removed: finished objects deleted, multipart uploads aborted (twice, a short
+    /// while apart, for requests the server was still completing), then `Interrupted`.
+    pub async fn upload(
+        &self,
+        local: &Path,
+        uri: &str,
+        cancel: &Cancel,
+    ) -> Result<Vec<Uploaded>, Error> {
+        let started = Started::default();
+        let mut work = Box::pin(self.upload_all(local, uri, &started));
+        tokio::select! {
+            out = &mut work => out,
+            () = cancel.cancelled() => {
+                drop(work);
+                let keys = started.lock().map(|s| s.clone()).unwrap_or_default();
+                self.remove_started(&keys).await;
+                Err(Error::Interrupted(format!(
+                    "upload to {uri} interrupted; the {} object(s) it had started were removed",
+                    keys.len()
+                )))
+            }
+        }
+    }
+
+    /// Deletes `keys` and aborts their multipart uploads.
+    async fn remove_started(&self, keys: &[(String, String)]) {
+        for pass in 0..2 {
+            if pass > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+            }
+            let undo = keys.iter().map(|(bucket, key)| async move {
+                if let Ok(list) = self
+                    .s3
+                    .list_multipart_uploads()
+                    .bucket(bucket)
+                    .prefix(key)
+                    .send()
+                    .await
+                {
+                    for u in list.uploads() {
+                        if u.key() == Some(key.as_str()) {
+                            let _ = self
+                                .s3
+                                .abort_multipart_upload()
+                                .bucket(bucket)
+                                .key(key)
+                                .upload_id(u.upload_id().unwrap_or_default())
+                                .send()
+                                .await;
+                        }
+                    }
+                }
+                let _ = self.s3.delete_object().bucket(bucket).key(key).send().await;
+            });
+            futures::future::join_all(undo).await;
+        }
+    }
+
+    async fn upload_all(
+        &self,
+        local: &Path,
+        uri: &str,
+        started: &Started,
+    ) -> Result<Vec<Uploaded>, Error> {
         let (bucket, prefix) = parse_s3_uri(uri)?;
         if !local.exists() {
             return Err(Error::NotFound {
@@ -298,7 +371,7 @@ impl Client {
         }
         let bucket = &bucket;
         stream::iter(files)
-            .map(|(path, key)| async move { self.upload_file(&path, bucket, &key).await })
+            .map(|(path, key)| async move { self.upload_file(&path, bucket, &key, started).await })
             .buffered(CONCURRENCY)
             .try_collect()
             .await

@@ -4,24 +4,52 @@
 
 use std::future::Future;
 use std::path::PathBuf;
+use std::time::Duration;
 
+use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::IntoPyObject;
 
 use super::errors::to_py;
-use crate::aws::{self, Client, ClientConfig, JobInfo, JobRequest, ListFilter};
+use crate::aws::{self, Cancel, Client, ClientConfig, JobInfo, JobRequest, ListFilter};
 use crate::error::Error;
 
 fn runtime() -> &'static tokio::runtime::Runtime {
     pyo3_async_runtimes::tokio::get_runtime()
 }
 
-fn block<T: Send>(
-    py: Python<'_>,
-    fut: impl Future<Output = Result<T, Error>> + Send,
-) -> PyResult<T> {
-    py.detach(|| runtime().block_on(fut))
-        .map_err(|e| to_py(py, e))
+/// How often a blocked call wakes to check for Ctrl-C, and how long an interrupted call may
+/// take to undo what it started before it is dropped.
+const TICK: Duration = Duration::from_millis(100);
+const UNDO: Duration = Duration::from_millis(1500);
+
+/// Runs the future `make` returns on the shared runtime with the GIL released, waking every
+/// 100 ms to check for Ctrl-C. On `KeyboardInterrupt` the future's [`Cancel`] fires and it gets
+/// up to 1.5 s to undo its work (an upload removes what it wrote) before it is dropped.
+fn block<T, F>(py: Python<'_>, make: impl FnOnce(Cancel) -> F) -> PyResult<T>
+where
+    T: Send + 'static,
+    F: Future<Output = Result<T, Error>> + Send + 'static,
+{
+    let (handle, cancel) = Cancel::new();
+    let mut task = runtime().spawn(make(cancel));
+    loop {
+        let waited =
+            py.detach(|| runtime().block_on(async { tokio::time::timeout(TICK, &mut task).await }));
+        if let Ok(joined) = waited {
+            return joined
+                .map_err(|e| PyRuntimeError::new_err(format!("bedrock-batch task failed: {e}")))?
+                .map_err(|e| to_py(py, e));
+        }
+        if let Err(interrupt) = py.check_signals() {
+            handle.cancel();
+            let _ = py.detach(|| {
+                runtime().block_on(async { tokio::time::timeout(UNDO, &mut task).await })
+            });
+            task.abort();
+            return Err(interrupt);
+        }
+    }
 }
 
 fn spawn<'py, T>(
@@ -132,8 +160,13 @@ fn job_request(
 
 /// Uploads a job folder and creates the job; the idempotency token is derived from the content
 /// and the request, so a retried submit never creates a second billed job.
-async fn submit(client: Client, local: PathBuf, mut req: JobRequest) -> Result<Submitted, Error> {
-    let uploaded = client.upload(&local, &req.input_uri).await?;
+async fn submit(
+    client: Client,
+    local: PathBuf,
+    mut req: JobRequest,
+    cancel: Cancel,
+) -> Result<Submitted, Error> {
+    let uploaded = client.upload(&local, &req.input_uri, &cancel).await?;
     if uploaded.is_empty() {
         return Err(Error::InvalidInput(format!(
             "{}: nothing to upload",
@@ -251,7 +284,7 @@ impl PyAwsClient {
             connect_timeout: connect_timeout.map(std::time::Duration::from_secs_f64),
             max_attempts,
         };
-        let inner = block(py, Client::new(cfg))?;
+        let inner = block(py, |_| Client::new(cfg))?;
         Ok(PyAwsClient { inner })
     }
 
@@ -275,7 +308,9 @@ impl PyAwsClient {
         uri: String,
     ) -> PyResult<Vec<(String, u64, String)>> {
         let c = self.inner.clone();
-        let up = block(py, async move { c.upload(&local, &uri).await })?;
+        let up = block(py, move |cancel| async move {
+            c.upload(&local, &uri, &cancel).await
+        })?;
         Ok(up.into_iter().map(|u| (u.key, u.bytes, u.etag)).collect())
     }
 
@@ -287,7 +322,7 @@ impl PyAwsClient {
     ) -> PyResult<Bound<'py, PyAny>> {
         let c = self.inner.clone();
         spawn(py, async move {
-            let up = c.upload(&local, &uri).await?;
+            let up = c.upload(&local, &uri, &Cancel::never()).await?;
             Ok(up
                 .into_iter()
                 .map(|u| (u.key, u.bytes, u.etag))
@@ -298,7 +333,7 @@ impl PyAwsClient {
     /// Objects under an S3 URI: [(key, size)].
     fn list(&self, py: Python<'_>, uri: String) -> PyResult<Vec<(String, u64)>> {
         let c = self.inner.clone();
-        block(py, async move { c.list(&uri).await })
+        block(py, |_| async move { c.list(&uri).await })
     }
 
     fn list_async<'py>(&self, py: Python<'py>, uri: String) -> PyResult<Bound<'py, PyAny>> {
@@ -309,7 +344,7 @@ impl PyAwsClient {
     /// Downloads every object under an S3 URI into a folder: the local paths.
     fn download(&self, py: Python<'_>, uri: String, dir: PathBuf) -> PyResult<Vec<PathBuf>> {
         let c = self.inner.clone();
-        block(py, async move { c.download(&uri, &dir).await })
+        block(py, |_| async move { c.download(&uri, &dir).await })
     }
 
     fn download_async<'py>(
@@ -356,7 +391,7 @@ impl PyAwsClient {
             subnet_ids,
             security_group_ids,
         );
-        block(py, submit(self.inner.clone(), local, req))
+        block(py, |cancel| submit(self.inner.clone(), local, req, cancel))
     }
 
     #[pyo3(signature = (local, *, name, role_arn, model_id, input_uri, output_uri, client_request_token = None, kms_key = None, timeout_hours = None, tags = None, converse = false, subnet_ids = None, security_group_ids = None))]
@@ -392,7 +427,7 @@ impl PyAwsClient {
             subnet_ids,
             security_group_ids,
         );
-        spawn(py, submit(self.inner.clone(), local, req))
+        spawn(py, submit(self.inner.clone(), local, req, Cancel::never()))
     }
 
     /// GetModelInvocationJob as a dict.
@@ -400,7 +435,7 @@ impl PyAwsClient {
         let c = self.inner.clone();
         block(
             py,
-            async move { c.get_job(&job).await.map(PyJobInfo::from) },
+            |_| async move { c.get_job(&job).await.map(PyJobInfo::from) },
         )
     }
 
@@ -429,7 +464,7 @@ impl PyAwsClient {
             submitted_after,
             max_results,
         };
-        block(py, async move {
+        block(py, |_| async move {
             Ok(c.list_jobs(&f)
                 .await?
                 .into_iter()
@@ -466,7 +501,7 @@ impl PyAwsClient {
     /// StopModelInvocationJob.
     fn stop_job(&self, py: Python<'_>, job: String) -> PyResult<()> {
         let c = self.inner.clone();
-        block(py, async move { c.stop_job(&job).await })
+        block(py, |_| async move { c.stop_job(&job).await })
     }
 
     fn stop_job_async<'py>(&self, py: Python<'py>, job: String) -> PyResult<Bound<'py, PyAny>> {
@@ -476,7 +511,7 @@ impl PyAwsClient {
 
     /// Write, read, list and delete a probe object under an S3 URI: [(step, ok, error)].
     fn probe(&self, py: Python<'_>, uri: String) -> PyResult<Vec<(String, bool, String)>> {
-        block(py, probe(self.inner.clone(), uri))
+        block(py, |_| probe(self.inner.clone(), uri))
     }
 
     fn probe_async<'py>(&self, py: Python<'py>, uri: String) -> PyResult<Bound<'py, PyAny>> {

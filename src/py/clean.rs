@@ -17,31 +17,29 @@ pub fn text_of(s: &Bound<'_, PyString>) -> String {
 
 /// A `str`'s characters for the length of a call, leaving nothing behind on the object.
 ///
-/// Where the interpreter's string layout is known ([`layout`]), the characters are lent as they
-/// are stored (one, two or four bytes per code point) and turned into UTF-8 later, inside the
-/// parallel workers, with the GIL released. Elsewhere an ASCII `str` is borrowed in place
-/// (`PyUnicode_AsUTF8AndSize`, which allocates nothing for ASCII) and any other `str` is encoded
-/// into a temporary `bytes` held as long as this value. Asking CPython for its cached UTF-8
-/// instead would leave a copy on every non-ASCII string for the object's whole life (half again
-/// a Japanese column's memory). A lone surrogate becomes U+FFFD.
+/// On CPython the characters are lent as they are stored (one, two or four bytes per code
+/// point, read with pyo3's `PyString::data()`) and turned into UTF-8 later, inside the
+/// parallel workers, with the GIL released. On other interpreters (PyPy, GraalPy) and builds
+/// without `data()`, the text is encoded once into a temporary `bytes` held as long as this
+/// value ([`PyText::public`]). Asking CPython for its cached UTF-8 instead would leave a copy on
+/// every non-ASCII string for the object's whole life (half again a Japanese column's memory).
+/// A lone surrogate becomes U+FFFD.
 pub enum PyText<'py> {
     /// Borrowed storage of a live `str`, held by `_obj`.
     Stored {
         _obj: Bound<'py, PyString>,
         chars: Stored,
     },
-    Ascii(Bound<'py, PyString>),
     Encoded(Bound<'py, PyBytes>),
     Owned(String),
 }
 
-/// Where a compact `str` keeps its characters: a pointer, a length in code points and a width.
+/// Where a `str` keeps its characters: a pointer, a length in code points and a width.
 #[derive(Clone, Copy)]
 pub struct Stored {
     data: *const u8,
     len: usize,
     kind: u8,
-    ascii: bool,
 }
 
 impl<'py> PyText<'py> {
@@ -51,19 +49,18 @@ impl<'py> PyText<'py> {
 
     /// As [`PyText::new`], keeping the reference it is given (no second count on the object).
     pub fn from_owned(s: Bound<'py, PyString>) -> PyText<'py> {
-        if let Some(chars) = stored(&s) {
-            return PyText::Stored { _obj: s, chars };
+        match stored(&s) {
+            Some(chars) => PyText::Stored { _obj: s, chars },
+            None => PyText::public(&s),
         }
-        let ascii = s
-            .call_method0("isascii")
-            .and_then(|r| r.is_truthy())
-            .unwrap_or(false);
-        if ascii {
-            return PyText::Ascii(s);
-        }
+    }
+
+    /// The text through pyo3's public conversion: UTF-8 in a `bytes`, or (with a lone
+    /// surrogate) a `String` with U+FFFD in its place.
+    pub fn public(s: &Bound<'py, PyString>) -> PyText<'py> {
         match s.encode_utf8() {
             Ok(b) => PyText::Encoded(b),
-            Err(_) => PyText::Owned(lossy(&s).unwrap_or_else(|_| s.to_string_lossy().into_owned())),
+            Err(_) => PyText::Owned(lossy(s).unwrap_or_else(|_| s.to_string_lossy().into_owned())),
         }
     }
 
@@ -71,57 +68,21 @@ impl<'py> PyText<'py> {
     pub fn text(&self) -> Text<'_> {
         match self {
             PyText::Stored { chars, .. } => {
-                let Stored {
-                    data,
-                    len,
-                    kind,
-                    ascii,
-                } = *chars;
+                let Stored { data, len, kind } = *chars;
                 #[allow(unsafe_code)]
-                // SAFETY: `data` and `len` were read from a live compact `str` whose layout
-                // [`layout`] verified, and `_obj` keeps that object alive for the borrow of
-                // `self`. A `str`'s characters never change after creation (only its hash and
-                // UTF-8 cache, which live elsewhere in the object, are filled in later), so
-                // the slices may be read from other threads while the GIL is released. `data`
-                // is aligned for its width (checked in `read_stored`).
+                // SAFETY: `data` and `len` are what `PyString::data()` returned for the live
+                // `str` that `_obj` holds for the borrow of `self`. A `str`'s characters never
+                // change after creation (only its hash and UTF-8 cache, which live elsewhere
+                // in the object, are filled in later), so the slices may be read from other
+                // threads while the GIL is released.
                 #[allow(clippy::cast_ptr_alignment)]
                 unsafe {
                     match kind {
-                        1 if ascii => Text::Utf8(Cow::Borrowed(std::str::from_utf8_unchecked(
-                            std::slice::from_raw_parts(data, len),
-                        ))),
                         1 => Text::Latin1(std::slice::from_raw_parts(data, len)),
                         2 => Text::Ucs2(std::slice::from_raw_parts(data.cast::<u16>(), len)),
                         _ => Text::Ucs4(std::slice::from_raw_parts(data.cast::<u32>(), len)),
                     }
                 }
-            }
-            PyText::Ascii(s) => {
-                #[allow(unsafe_code)]
-                {
-                    extern "C" {
-                        fn PyUnicode_AsUTF8AndSize(
-                            unicode: *mut pyo3::ffi::PyObject,
-                            size: *mut pyo3::ffi::Py_ssize_t,
-                        ) -> *const std::ffi::c_char;
-                    }
-                    let mut size: pyo3::ffi::Py_ssize_t = 0;
-                    // SAFETY: `s` is a live ASCII str held by `self`, and the GIL is held (a
-                    // `Bound` exists). For an ASCII str CPython returns its own character
-                    // buffer (ASCII is UTF-8), immutable and valid while the object lives,
-                    // which the returned borrow of `self` guarantees; nothing is allocated.
-                    unsafe {
-                        let p = PyUnicode_AsUTF8AndSize(s.as_ptr(), &raw mut size);
-                        if !p.is_null() {
-                            #[allow(clippy::cast_sign_loss)]
-                            let bytes = std::slice::from_raw_parts(p.cast::<u8>(), size as usize);
-                            return Text::Utf8(Cow::Borrowed(std::str::from_utf8_unchecked(bytes)));
-                        }
-                    }
-                }
-                // Not reached for an ASCII str; clear the error rather than leave it set.
-                drop(PyErr::take(s.py()));
-                Text::Utf8(Cow::Borrowed(""))
             }
             PyText::Encoded(b) => Text::Utf8(Cow::Borrowed(
                 std::str::from_utf8(b.as_bytes()).unwrap_or_default(),
@@ -131,119 +92,37 @@ impl<'py> PyText<'py> {
     }
 }
 
-/// Offsets of a compact `str`'s characters from the start of the object: after the
-/// `PyASCIIObject` header when the string is ASCII, after the `PyCompactUnicodeObject` one
-/// otherwise.
-#[derive(Clone, Copy)]
-struct Layout {
-    ascii_data: usize,
-    data: usize,
-    /// CPython 3.9-3.11 keep a `ready` flag (bit 7 of the state); it must be set.
-    ready_bit: bool,
-}
-
-/// The string layout of the running interpreter, or `None` to use the slower public API.
-///
-/// The limited API (abi3) does not expose a `str`'s storage, but the layout of the compact
-/// strings every `str` literal, decode and concatenation creates has been fixed within each
-/// CPython release: from 3.9 to 3.11 the ASCII header is 48 bytes and the full one 72; from 3.12
-/// (which dropped `wstr`) 40 and 56. Other versions are not trusted. The layout is then checked
-/// once against the public API on strings of every width, and each string is checked again as
-/// it is read (compact, kind 1/2/4, length equal to `PyUnicode_GetLength`, aligned); anything else takes
-/// the public path.
-fn layout(py: Python<'_>) -> Option<Layout> {
-    static LAYOUT: std::sync::OnceLock<Option<Layout>> = std::sync::OnceLock::new();
-    *LAYOUT.get_or_init(|| {
-        // The offsets below are those of 64-bit little-endian CPython; elsewhere (32-bit,
-        // big-endian, PyPy, GraalPy) the public path is used.
-        if !cfg!(all(target_pointer_width = "64", target_endian = "little")) {
-            return None;
-        }
-        let cpython = py
-            .import("sys")
-            .and_then(|sys| sys.getattr("implementation"))
-            .and_then(|i| i.getattr("name"))
-            .and_then(|n| n.extract::<String>())
-            .is_ok_and(|n| n == "cpython");
-        if !cpython {
-            return None;
-        }
-        let v = py.version_info();
-        let candidate = match (v.major, v.minor) {
-            (3, 9..=11) => Layout {
-                ascii_data: 48,
-                data: 72,
-                ready_bit: true,
-            },
-            (3, 12..=14) => Layout {
-                ascii_data: 40,
-                data: 56,
-                ready_bit: false,
-            },
-            _ => return None,
-        };
-        let samples = [
-            "",
-            "plain ascii",
-            "caf\u{e9} \u{ff}",
-            "\u{65e5}\u{672c}\u{8a9e}\u{3000}text",
-            "emoji \u{1f600} \u{65e5}",
-        ];
-        for sample in samples {
-            // Made by decoding UTF-8, as most strings in a table are.
-            let obj = PyString::new(py, sample);
-            let chars = read_stored(&obj, candidate)?;
-            let held = PyText::Stored { _obj: obj, chars };
-            if held.text().utf8() != sample {
-                return None;
-            }
-        }
-        Some(candidate)
+/// The storage of `s` (CPython, not the limited API).
+#[cfg(not(any(Py_LIMITED_API, PyPy, GraalPy)))]
+fn stored(s: &Bound<'_, PyString>) -> Option<Stored> {
+    use pyo3::types::string::PyStringData;
+    #[allow(unsafe_code)]
+    // SAFETY: `data()` reads the string's kind from CPython's bitfield, which pyo3 tests on
+    // the platforms we build for; `tests/test_clean.py` checks every width against the public
+    // path on each of them. The pointer is kept only while the `str` is held (see `text`).
+    let data = unsafe { s.data() }.ok()?;
+    Some(match data {
+        PyStringData::Ucs1(b) => Stored {
+            data: b.as_ptr(),
+            len: b.len(),
+            kind: 1,
+        },
+        PyStringData::Ucs2(u) => Stored {
+            data: u.as_ptr().cast(),
+            len: u.len(),
+            kind: 2,
+        },
+        PyStringData::Ucs4(c) => Stored {
+            data: c.as_ptr().cast(),
+            len: c.len(),
+            kind: 4,
+        },
     })
 }
 
-fn stored(s: &Bound<'_, PyString>) -> Option<Stored> {
-    read_stored(s, layout(s.py())?)
-}
-
-fn read_stored(s: &Bound<'_, PyString>, layout: Layout) -> Option<Stored> {
-    let obj = s.as_ptr().cast::<u8>();
-    #[allow(unsafe_code)]
-    // SAFETY: `s` is a live `str`, so it is at least a `PyASCIIObject` (40 or 48 bytes): the
-    // length (offset 16) and state (offset 32) fields are in bounds. The data pointer is only
-    // formed after the state says the object is compact, which puts the characters at the
-    // layout's offset, and after the stored length matches CPython's own answer.
-    unsafe {
-        let length = obj.add(16).cast::<isize>().read_unaligned();
-        let state = obj.add(32).cast::<u32>().read_unaligned();
-        let kind = ((state >> 2) & 0b111) as u8;
-        let compact = state & (1 << 5) != 0;
-        let ascii = state & (1 << 6) != 0;
-        if !compact || !matches!(kind, 1 | 2 | 4) || (layout.ready_bit && state & (1 << 7) == 0) {
-            return None;
-        }
-        if ascii && kind != 1 {
-            return None;
-        }
-        if length < 0 || pyo3::ffi::PyUnicode_GetLength(s.as_ptr()) != length {
-            return None;
-        }
-        let offset = if ascii {
-            layout.ascii_data
-        } else {
-            layout.data
-        };
-        let data = obj.add(offset);
-        if !(data as usize).is_multiple_of(usize::from(kind)) {
-            return None;
-        }
-        Some(Stored {
-            data,
-            len: length as usize,
-            kind,
-            ascii,
-        })
-    }
+#[cfg(any(Py_LIMITED_API, PyPy, GraalPy))]
+fn stored(_: &Bound<'_, PyString>) -> Option<Stored> {
+    None
 }
 
 /// Through UTF-16 with `surrogatepass`: valid pairs join, each lone surrogate is one U+FFFD.

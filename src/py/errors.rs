@@ -3,7 +3,7 @@
 //! The classes are defined in Python so they can inherit from both `BedrockBatchError` and the
 //! builtin users expect (`ValueError`, `TypeError`, `FileNotFoundError`).
 
-use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyKeyboardInterrupt, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyType;
 
@@ -31,6 +31,7 @@ pub fn to_py(py: Python<'_>, err: Error) -> PyErr {
         Error::InvalidType(_) => raise(py, "InputTypeError", message, PyTypeError::new_err),
         Error::NotFound { .. } => raise(py, "NotFoundError", message, PyValueError::new_err),
         Error::Io { .. } => raise(py, "BedrockBatchError", message, PyRuntimeError::new_err),
+        Error::Interrupted(_) => PyKeyboardInterrupt::new_err(message),
         Error::Aws { code, .. } => {
             let name = match code.as_str() {
                 "AccessDeniedException"

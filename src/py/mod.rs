@@ -7,7 +7,10 @@ mod errors;
 mod pack;
 mod runtime;
 
-#[pyo3::pymodule]
+// `gil_used = true`: pack reads lists and dicts through borrowed references, which is safe
+// only while the GIL serialises other threads; on free-threaded CPython (3.13t, 3.14t) importing
+// the module turns the GIL back on (with Python's RuntimeWarning) rather than risk a race.
+#[pyo3::pymodule(gil_used = true)]
 mod _core {
     #[pymodule_export]
     use super::aws::{valid_job_name, PyAwsClient};
@@ -17,9 +20,11 @@ mod _core {
     use super::collect::{cost_estimate, read_results_core, PyResults};
     #[pymodule_export]
     use super::pack::{
-        estimate_tokens, model_info, pack_columns, price_table, validate_input, PyPrompt, PyQuotas,
-        PyRecords, PyShard,
+        base_model_id, estimate_tokens, model_info, pack_columns, price_table, validate_input,
+        PyPrompt, PyQuotas, PyRecords, PyShard,
     };
+    #[pymodule_export]
+    use super::runtime::simd_paths;
 
     use pyo3::prelude::*;
 

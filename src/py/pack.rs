@@ -93,12 +93,12 @@ pub struct PyPrompt {
 #[pymethods]
 impl PyPrompt {
     #[new]
-    #[pyo3(signature = (*, system = None, user = "タイトル: {title}\n\n記事:\n{content}".to_string(), max_tokens = 4096, temperature = None, top_p = None, stop_sequences = None, prefill = None))]
+    #[pyo3(signature = (*, user, system = None, max_tokens = 4096, temperature = None, top_p = None, stop_sequences = None, prefill = None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
-        system: Option<String>,
         user: String,
+        system: Option<String>,
         max_tokens: u64,
         temperature: Option<f64>,
         top_p: Option<f64>,
@@ -253,7 +253,6 @@ impl From<PyText<'_>> for Anchor {
     fn from(t: PyText<'_>) -> Self {
         match t {
             PyText::Stored { _obj: obj, .. } => Anchor::Object(obj.into_any().unbind()),
-            PyText::Ascii(s) => Anchor::Object(s.into_any().unbind()),
             PyText::Encoded(b) => Anchor::Object(b.into_any().unbind()),
             PyText::Owned(s) => Anchor::Owned(s),
         }
@@ -497,8 +496,8 @@ fn id_of(py: Python<'_>, item: &Bound<'_, PyAny>, row: usize) -> PyResult<Option
     }
 }
 
-/// A template cell: text, `str()` of any other value, or missing.
-fn cell(obj: Bound<'_, PyAny>) -> Result<Option<PyText<'_>>, Bound<'_, PyAny>> {
+/// A template cell: text, UTF-8 `bytes`, `str()` of any other value, or missing.
+fn cell<'py>(obj: Bound<'py, PyAny>, row: usize, column: &str) -> PyResult<Option<PyText<'py>>> {
     let obj = match obj.cast_into::<PyString>() {
         Ok(s) => return Ok(Some(PyText::from_owned(s))),
         Err(e) => e.into_inner(),
@@ -506,9 +505,29 @@ fn cell(obj: Bound<'_, PyAny>) -> Result<Option<PyText<'_>>, Bound<'_, PyAny>> {
     if is_missing(&obj) {
         return Ok(None);
     }
+    let py = obj.py();
+    let obj = match obj.cast_into::<PyBytes>() {
+        // Held as they are (the records read them in place) once they check as UTF-8.
+        Ok(b) => {
+            return match std::str::from_utf8(b.as_bytes()) {
+                Ok(_) => Ok(Some(PyText::Encoded(b))),
+                Err(e) => Err(Error::InvalidInput(format!(
+                    "row {row}: column {column:?} holds bytes that are not UTF-8 (byte {} is \\x{:02x}); decode them to str first",
+                    e.valid_up_to(),
+                    b.as_bytes()[e.valid_up_to()]
+                )))
+                .py_err(py),
+            }
+        }
+        Err(e) => e.into_inner(),
+    };
     match obj.str() {
         Ok(s) => Ok(Some(PyText::Owned(s.to_string()))),
-        Err(_) => Err(obj),
+        Err(_) => Err(Error::InvalidType(format!(
+            "row {row}: column {column:?} holds a {} that has no text",
+            type_name(&obj)
+        )))
+        .py_err(py),
     }
 }
 
@@ -521,50 +540,47 @@ fn cell(obj: Bound<'_, PyAny>) -> Result<Option<PyText<'_>>, Bound<'_, PyAny>> {
 /// row (its errors are raised by the second lookup).
 #[allow(unsafe_code)]
 fn prefetch_row(list: &Bound<'_, PyList>, row: usize, keys: &[Bound<'_, PyString>]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use pyo3::ffi;
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        // The row after it: its dict, for the lookups of the next call (its address only:
-        // counting a reference would touch it now).
-        if let Ok(after) = ffi::Py_ssize_t::try_from(row + PREFETCH_ROWS) {
-            // SAFETY: the GIL is held; `PyList_GetItem` checks the index and returns a borrowed
-            // reference or NULL with an IndexError (cleared). The pointer is used only as a
-            // prefetch hint, valid for any address.
-            unsafe {
-                let next = ffi::PyList_GetItem(list.as_ptr(), after);
-                if next.is_null() {
-                    ffi::PyErr_Clear();
-                } else {
-                    _mm_prefetch::<_MM_HINT_T0>(next.cast::<i8>().cast_const());
-                }
-            }
-        }
-        // A counted reference: a key's `__eq__`, run by the lookup, could drop the list's.
-        let Ok(item) = list.get_item(row) else { return };
-        let Ok(dict) = item.cast::<PyDict>() else {
-            return;
-        };
-        for key in keys {
-            // SAFETY: the GIL is held and `dict` and `key` are alive for the call, which
-            // returns a borrowed value or NULL with an error (cleared: the read looks the key
-            // up again and reports it). The value's address is used only as a prefetch hint,
-            // valid for any address, even if the value were gone by then.
-            unsafe {
-                let value = ffi::PyDict_GetItemWithError(dict.as_ptr(), key.as_ptr());
-                if value.is_null() {
-                    ffi::PyErr_Clear();
-                } else {
-                    // The header (length, state, data) may cross into a second cache line.
-                    let at = value.cast::<i8>().cast_const();
-                    _mm_prefetch::<_MM_HINT_T0>(at);
-                    _mm_prefetch::<_MM_HINT_T0>(at.wrapping_add(64));
-                }
+    use pyo3::ffi;
+    if !crate::sys::PREFETCH {
+        return;
+    }
+    // The row after it: its dict, for the lookups of the next call (its address only:
+    // counting a reference would touch it now).
+    if let Ok(after) = ffi::Py_ssize_t::try_from(row + PREFETCH_ROWS) {
+        // SAFETY: the GIL is held; `PyList_GetItem` checks the index and returns a borrowed
+        // reference or NULL with an IndexError (cleared). The pointer is used only as a
+        // prefetch hint, valid for any address.
+        unsafe {
+            let next = ffi::PyList_GetItem(list.as_ptr(), after);
+            if next.is_null() {
+                ffi::PyErr_Clear();
+            } else {
+                crate::sys::prefetch(next.cast::<u8>().cast_const());
             }
         }
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = (list, row, keys);
+    // A counted reference: a key's `__eq__`, run by the lookup, could drop the list's.
+    let Ok(item) = list.get_item(row) else { return };
+    let Ok(dict) = item.cast::<PyDict>() else {
+        return;
+    };
+    for key in keys {
+        // SAFETY: the GIL is held and `dict` and `key` are alive for the call, which
+        // returns a borrowed value or NULL with an error (cleared: the read looks the key
+        // up again and reports it). The value's address is used only as a prefetch hint,
+        // valid for any address, even if the value were gone by then.
+        unsafe {
+            let value = ffi::PyDict_GetItemWithError(dict.as_ptr(), key.as_ptr());
+            if value.is_null() {
+                ffi::PyErr_Clear();
+            } else {
+                // The header (length, state, data) may cross into a second cache line.
+                let at = value.cast::<u8>().cast_const();
+                crate::sys::prefetch(at);
+                crate::sys::prefetch(at.wrapping_add(64));
+            }
+        }
+    }
 }
 
 /// How many rows ahead [`prefetch_row`] asks for a row's cells (and twice as far for its dict).
@@ -671,15 +687,6 @@ pub fn pack_columns(
     };
     // The cell texts are held (ASCII borrowed in place) and read while the GIL is released.
     let mut held: Vec<(String, Vec<Option<PyText<'_>>>)> = Vec::new();
-    let no_text = |row: usize, name: &str, item: &Bound<'_, PyAny>| {
-        super::errors::to_py(
-            py,
-            Error::InvalidType(format!(
-                "row {row}: column {name:?} holds a {} that has no text",
-                type_name(item)
-            )),
-        )
-    };
     let mut row_ids: Option<Vec<Option<String>>> = None;
     if let Ok(list) = columns.cast::<PyList>() {
         // Rows of plain dicts: each row is visited once, for every field.
@@ -709,7 +716,7 @@ pub fn pack_columns(
             })?;
             for ((name, values), key) in held.iter_mut().zip(&keys) {
                 values.push(match dict.get_item(key)? {
-                    Some(v) => cell(v).map_err(|v| no_text(row, name, &v))?,
+                    Some(v) => cell(v, row, name)?,
                     None => None,
                 });
             }
@@ -730,7 +737,7 @@ pub fn pack_columns(
             let mut values = Vec::with_capacity(rows);
             for (row, item) in v.try_iter()?.enumerate() {
                 let item = item?;
-                values.push(cell(item).map_err(|item| no_text(row, &name, &item))?);
+                values.push(cell(item, row, &name)?);
             }
             held.push((name, values));
         }
@@ -898,4 +905,12 @@ pub fn model_info<'py>(
     d.set_item("max_output_tokens", m.max_output_tokens)?;
     d.set_item("context_tokens", m.context_tokens)?;
     Ok(d)
+}
+
+/// The foundation model behind a model id, inference-profile id or ARN (what Bedrock's
+/// per-model job quota counts): `us.anthropic.x` and `arn:...:foundation-model/anthropic.x`
+/// both give `anthropic.x`.
+#[pyfunction]
+pub fn base_model_id(model: &str) -> String {
+    pack::base_model_id(model).to_string()
 }

@@ -19,11 +19,7 @@ extern "C" fn after_fork_in_child() {
 /// gone in the child, so the first parallel call would wait forever); like tokenizers, a forked
 /// child (multiprocessing with the fork start method, Dask, gunicorn) runs sequentially instead.
 pub fn install_fork_handler() {
-    // SAFETY: pthread_atfork only stores the function pointer; the handler touches one atomic.
-    #[allow(unsafe_code)]
-    unsafe {
-        libc::pthread_atfork(None, None, Some(after_fork_in_child));
-    }
+    crate::sys::on_fork_in_child(after_fork_in_child);
 }
 
 /// How a batch call uses threads.
@@ -138,4 +134,11 @@ pub fn detach<T: Send>(py: Python<'_>, f: impl FnOnce() -> T + Send) -> PyResult
     let out = py.detach(f);
     py.check_signals()?;
     Ok(out)
+}
+
+/// The vector instruction paths the stages use here: e.g. `["vector", "sse2", "avx2"]`; empty
+/// on a CPU without them or when `BEDROCK_BATCH_SIMD=off` was set before the first call.
+#[pyfunction]
+pub fn simd_paths() -> Vec<&'static str> {
+    crate::sys::cpu_names()
 }
