@@ -39,16 +39,27 @@ pub fn advise_done(map: &memmap2::Mmap, start: usize, len: usize) {
 
 // --- fork ---------------------------------------------------------------------------------
 
-/// Runs `handler` in the child after every `fork()` (Unix). Windows has no `fork()`, so
-/// nothing is needed there.
-pub fn on_fork_in_child(handler: extern "C" fn()) {
+static FORKED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+#[cfg(unix)]
+extern "C" fn after_fork_in_child() {
+    FORKED.store(true, Ordering::SeqCst);
+}
+
+/// Notes every `fork()` in the child, for [`forked`] (Unix: `pthread_atfork`; Windows has no
+/// `fork()`, so nothing is needed there). Call once.
+pub fn watch_forks() {
     #[cfg(unix)]
-    // SAFETY: pthread_atfork only stores the function pointer.
+    // SAFETY: pthread_atfork only stores the function pointer; the handler stores one atomic.
     unsafe {
-        libc::pthread_atfork(None, None, Some(handler));
+        libc::pthread_atfork(None, None, Some(after_fork_in_child));
     }
-    #[cfg(not(unix))]
-    let _ = handler;
+}
+
+/// Whether this process is a child forked after [`watch_forks`]: threads of the parent (a
+/// thread pool's) do not exist here.
+pub fn forked() -> bool {
+    FORKED.load(Ordering::Relaxed)
 }
 
 // --- prefetch -----------------------------------------------------------------------------

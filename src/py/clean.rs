@@ -289,3 +289,38 @@ pub fn clean_batch(
     };
     run_parallel(py, &pool, &texts, one, progress.as_ref())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The storage path (CPython) and the public path (PyPy, GraalPy) read every width, a
+    /// `str` subclass and lone surrogates the same.
+    #[test]
+    fn stored_and_public_paths_agree() {
+        Python::attach(|py| {
+            let samples = [
+                "",
+                "plain ascii",
+                "caf\u{e9} \u{ff} latin-1",
+                "\u{65e5}\u{672c}\u{8a9e}\u{3000}text",
+                "emoji \u{1f600} \u{65e5}",
+            ];
+            let code = c"[s for s in samples] + [type('S', (str,), {})(samples[3]), 'a\\ud800b\\udc00', '\\ud83d\\ude00 ok']";
+            let locals = pyo3::types::PyDict::new(py);
+            locals.set_item("samples", samples.to_vec()).unwrap();
+            let made = py.eval(code, None, Some(&locals)).unwrap();
+            let mut count = 0;
+            for item in made.try_iter().unwrap() {
+                let s = item.unwrap().cast_into::<PyString>().unwrap();
+                let stored = PyText::new(&s);
+                let public = PyText::public(&s);
+                assert_eq!(stored.text().utf8(), public.text().utf8());
+                #[cfg(not(any(Py_LIMITED_API, PyPy, GraalPy)))]
+                assert!(matches!(stored, PyText::Stored { .. }));
+                count += 1;
+            }
+            assert_eq!(count, samples.len() + 3);
+        });
+    }
+}

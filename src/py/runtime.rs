@@ -9,17 +9,11 @@ use pyo3::prelude::*;
 
 use crate::error::Error;
 
-static FORKED: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn after_fork_in_child() {
-    FORKED.store(true, Ordering::SeqCst);
-}
-
 /// Registers the fork handler. rayon's global pool does not survive `fork()` (its threads are
 /// gone in the child, so the first parallel call would wait forever); like tokenizers, a forked
 /// child (multiprocessing with the fork start method, Dask, gunicorn) runs sequentially instead.
 pub fn install_fork_handler() {
-    crate::sys::on_fork_in_child(after_fork_in_child);
+    crate::sys::watch_forks();
 }
 
 /// How a batch call uses threads.
@@ -38,7 +32,7 @@ impl Threads {
             Some(0) => Err(Error::InvalidArgument(
                 "threads must be a positive integer or None (all cores)".into(),
             )),
-            _ if FORKED.load(Ordering::Relaxed) => Ok(Threads::Sequential),
+            _ if crate::sys::forked() => Ok(Threads::Sequential),
             Some(1) => Ok(Threads::Sequential),
             None => Ok(Threads::Global),
             Some(n) => rayon::ThreadPoolBuilder::new()
