@@ -3,7 +3,8 @@
 The stages: :func:`clean` (HTML, WordPress, Markdown to text, in parallel Rust), :func:`pack`
 (rows to batch records) with :meth:`Records.write` (shards within the quotas), :func:`validate`;
 :class:`Client` and :class:`Job` (submit, monitor, stop, download), :func:`read_results` and
-:func:`cost_report`; :mod:`bedrock_batch.emulator` runs all of it offline.
+:func:`cost_report`; :class:`Run` takes a whole corpus through as many jobs as it needs,
+resumable after a crash; :mod:`bedrock_batch.emulator` runs all of it offline.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from .exceptions import (
     ValidationError,
 )
 from .pack import Prompt, Quotas, Records, Shard, model_info, pack
+from .run import Plan, Run, RunResults, RunStatus
 from .sample import sample_articles
 from .validate import Problem, ValidationReport, validate
 
@@ -33,11 +35,15 @@ __all__ = [
     "InputTypeError",
     "Job",
     "NotFoundError",
+    "Plan",
     "Problem",
     "Prompt",
     "Quotas",
     "Records",
     "Results",
+    "Run",
+    "RunResults",
+    "RunStatus",
     "Shard",
     "ValidationError",
     "ValidationReport",

@@ -181,6 +181,8 @@ class Records:
     @property
     def input_tokens(self) -> int:
         """Estimated input tokens of every record."""
+    def token_counts(self) -> list[int]:
+        """Each record's estimated input tokens, in order."""
     def head(self, n: int = 5) -> list[dict[str, Any]]:
         """The first ``n`` records as dicts (``recordId``, ``modelInput``), to inspect."""
     def to_jsonl(self) -> bytes:
@@ -358,6 +360,54 @@ class _AwsClient:
         subnet_ids: list[str] | None = None,
         security_group_ids: list[str] | None = None,
     ) -> Awaitable[dict[str, Any]]: ...
+    def create_job(
+        self,
+        *,
+        name: str,
+        role_arn: str,
+        model_id: str,
+        input_uri: str,
+        output_uri: str,
+        client_request_token: str,
+        kms_key: str | None = None,
+        timeout_hours: int | None = None,
+        tags: list[tuple[str, str]] | None = None,
+        converse: bool = False,
+        subnet_ids: list[str] | None = None,
+        security_group_ids: list[str] | None = None,
+    ) -> str:
+        """CreateModelInvocationJob for input already in S3: the job ARN."""
+    def create_job_async(
+        self,
+        *,
+        name: str,
+        role_arn: str,
+        model_id: str,
+        input_uri: str,
+        output_uri: str,
+        client_request_token: str,
+        kms_key: str | None = None,
+        timeout_hours: int | None = None,
+        tags: list[tuple[str, str]] | None = None,
+        converse: bool = False,
+        subnet_ids: list[str] | None = None,
+        security_group_ids: list[str] | None = None,
+    ) -> Awaitable[str]: ...
+    def get_object(self, uri: str) -> tuple[bytes, str] | None:
+        """GetObject: ``(bytes, etag)``, or None when there is no object."""
+    def get_object_async(self, uri: str) -> Awaitable[tuple[bytes, str] | None]: ...
+    def put_object(
+        self, uri: str, data: bytes, *, if_match: str | None = None, if_none_match: bool = False
+    ) -> str:
+        """PutObject: the new ETag. ``if_none_match=True`` writes only where no object is;
+        ``if_match=etag`` only over that version (else ``ConflictError``, code
+        ``PreconditionFailed``)."""
+    def put_object_async(
+        self, uri: str, data: bytes, *, if_match: str | None = None, if_none_match: bool = False
+    ) -> Awaitable[str]: ...
+    def delete_object(self, uri: str, *, if_match: str | None = None) -> None:
+        """DeleteObject (with ``if_match``, only while the object has that ETag)."""
+    def delete_object_async(self, uri: str, *, if_match: str | None = None) -> Awaitable[None]: ...
     def get_job(self, job: str) -> dict[str, Any]:
         """GetModelInvocationJob as a dict."""
     def get_job_async(self, job: str) -> Awaitable[dict[str, Any]]: ...

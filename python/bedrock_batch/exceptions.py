@@ -19,8 +19,12 @@ __all__ = [
     "GeneratedIdsWarning",
     "InputError",
     "InputTypeError",
+    "LeaseHeldError",
+    "LeaseLostError",
     "NotFoundError",
+    "PilotFailedError",
     "QuotaExceededError",
+    "RunMismatchError",
     "ThrottlingError",
     "ValidationError",
 ]
@@ -88,3 +92,21 @@ class GeneratedIdsWarning(UserWarning):
     """The table has no ``id`` column, so records got ids from their row order
     (``R0000000001``, ...): they do not join back after a rerun on a reordered or filtered
     table. Pass ``id_column=`` the table's key, or ``id_column=None`` to accept row order."""
+
+
+class RunMismatchError(InputError):
+    """A run of this name exists under the prefix with another plan (ids, prompt, model,
+    quotas or content); the message names the difference. Use a new name to start afresh."""
+
+
+class LeaseHeldError(BedrockBatchError):
+    """Another process drives this run; the message names its host, pid and since when."""
+
+
+class LeaseLostError(BedrockBatchError):
+    """This process's lease on the run was taken over (it stopped renewing it for too long)."""
+
+
+class PilotFailedError(BedrockBatchError):
+    """The pilot job's success rate is below ``pilot_min_success``: the rest of the run waits.
+    The message shows the pilot's problems; ``Run.approve_pilot()`` goes on regardless."""

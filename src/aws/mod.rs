@@ -13,7 +13,7 @@ use aws_config::{BehaviorVersion, Region};
 
 pub use bedrock::{job_name, JobInfo, JobRequest, ListFilter};
 pub use cancel::{Cancel, CancelHandle};
-pub use s3::{content_digest, parse_s3_uri, safe_local_path, Uploaded};
+pub use s3::{content_digest, parse_s3_uri, safe_local_path, Condition, Object, Uploaded};
 
 use crate::error::Error;
 

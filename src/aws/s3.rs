@@ -460,6 +460,94 @@ impl Client {
     }
 }
 
+/// One object: its bytes and ETag.
+#[derive(Clone, Debug)]
+pub struct Object {
+    pub data: Vec<u8>,
+    pub etag: String,
+}
+
+/// When a write may happen: always, only where no object is (`If-None-Match: *`), or only
+/// over the object with this ETag (`If-Match`). A refused write is `Error::Aws` with code
+/// `PreconditionFailed` (or `ConditionalRequestConflict` when two writes race).
+#[derive(Clone, Debug)]
+pub enum Condition {
+    Always,
+    Absent,
+    Etag(String),
+}
+
+impl Client {
+    /// The object at `uri`, or `None` when there is none.
+    pub async fn get_object(&self, uri: &str) -> Result<Option<Object>, Error> {
+        let (bucket, key) = parse_s3_uri(uri)?;
+        let out = match self.s3.get_object().bucket(&bucket).key(&key).send().await {
+            Ok(out) => out,
+            Err(e) => {
+                let err = sdk_error(&format!("GetObject s3://{bucket}/{key}"), e);
+                return match &err {
+                    Error::Aws { code, .. } if code == "NoSuchKey" || code == "NotFound" => {
+                        Ok(None)
+                    }
+                    _ => Err(err),
+                };
+            }
+        };
+        let etag = clean_etag(out.e_tag());
+        let data = out
+            .body
+            .collect()
+            .await
+            .map_err(|e| Error::Aws {
+                code: "ConnectionError".into(),
+                message: format!("GetObject s3://{bucket}/{key}: {e}"),
+                hint: "the download was cut; try again".into(),
+            })?
+            .into_bytes()
+            .to_vec();
+        Ok(Some(Object { data, etag }))
+    }
+
+    /// Writes `data` at `uri` when `condition` allows: the new ETag.
+    pub async fn put_object(
+        &self,
+        uri: &str,
+        data: Vec<u8>,
+        condition: Condition,
+    ) -> Result<String, Error> {
+        let (bucket, key) = parse_s3_uri(uri)?;
+        let mut req = self
+            .s3
+            .put_object()
+            .bucket(&bucket)
+            .key(&key)
+            .body(ByteStream::from(data));
+        req = match condition {
+            Condition::Always => req,
+            Condition::Absent => req.if_none_match("*"),
+            Condition::Etag(etag) => req.if_match(format!("\"{}\"", etag.trim_matches('"'))),
+        };
+        let out = req
+            .send()
+            .await
+            .map_err(|e| sdk_error(&format!("PutObject s3://{bucket}/{key}"), e))?;
+        Ok(clean_etag(out.e_tag()))
+    }
+
+    /// Deletes the object at `uri` (with `if_match`, only while it has that ETag).
+    pub async fn delete_object(&self, uri: &str, if_match: Option<String>) -> Result<(), Error> {
+        let (bucket, key) = parse_s3_uri(uri)?;
+        let mut req = self.s3.delete_object().bucket(&bucket).key(&key);
+        if let Some(etag) = if_match {
+            req = req.if_match(format!("\"{}\"", etag.trim_matches('"')));
+        }
+        req.send()
+            .await
+            .map_err(|e| sdk_error(&format!("DeleteObject s3://{bucket}/{key}"), e))?;
+        Ok(())
+    }
+}
+
 /// SHA-256 of the uploaded objects' (key, size, ETag): the content identity of a job's input.
 pub fn content_digest(items: &[Uploaded]) -> String {
     let mut sorted: Vec<&Uploaded> = items.iter().collect();

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
+use pyo3::types::PyBytes;
 use pyo3::IntoPyObject;
 
 use super::errors::to_py;
@@ -197,6 +198,14 @@ async fn submit(
         files: uploaded.len(),
         bytes: uploaded.iter().map(|u| u.bytes).sum(),
     })
+}
+
+fn condition(if_match: Option<String>, if_none_match: bool) -> aws::Condition {
+    match (if_match, if_none_match) {
+        (Some(etag), _) => aws::Condition::Etag(etag),
+        (None, true) => aws::Condition::Absent,
+        (None, false) => aws::Condition::Always,
+    }
 }
 
 /// Writes, reads, lists and deletes a probe object under `uri` (preflight).
@@ -428,6 +437,145 @@ impl PyAwsClient {
             security_group_ids,
         );
         spawn(py, submit(self.inner.clone(), local, req, Cancel::never()))
+    }
+
+    /// CreateModelInvocationJob for input already in S3: the job ARN.
+    #[pyo3(signature = (*, name, role_arn, model_id, input_uri, output_uri, client_request_token, kms_key = None, timeout_hours = None, tags = None, converse = false, subnet_ids = None, security_group_ids = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn create_job(
+        &self,
+        py: Python<'_>,
+        name: &str,
+        role_arn: String,
+        model_id: String,
+        input_uri: String,
+        output_uri: String,
+        client_request_token: String,
+        kms_key: Option<String>,
+        timeout_hours: Option<i32>,
+        tags: Option<Vec<(String, String)>>,
+        converse: bool,
+        subnet_ids: Option<Vec<String>>,
+        security_group_ids: Option<Vec<String>>,
+    ) -> PyResult<String> {
+        let req = job_request(
+            name,
+            role_arn,
+            model_id,
+            input_uri,
+            output_uri,
+            Some(client_request_token),
+            kms_key,
+            timeout_hours,
+            tags,
+            converse,
+            subnet_ids,
+            security_group_ids,
+        );
+        let c = self.inner.clone();
+        block(py, |_| async move { c.create_job(&req).await })
+    }
+
+    #[pyo3(signature = (*, name, role_arn, model_id, input_uri, output_uri, client_request_token, kms_key = None, timeout_hours = None, tags = None, converse = false, subnet_ids = None, security_group_ids = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn create_job_async<'py>(
+        &self,
+        py: Python<'py>,
+        name: &str,
+        role_arn: String,
+        model_id: String,
+        input_uri: String,
+        output_uri: String,
+        client_request_token: String,
+        kms_key: Option<String>,
+        timeout_hours: Option<i32>,
+        tags: Option<Vec<(String, String)>>,
+        converse: bool,
+        subnet_ids: Option<Vec<String>>,
+        security_group_ids: Option<Vec<String>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let req = job_request(
+            name,
+            role_arn,
+            model_id,
+            input_uri,
+            output_uri,
+            Some(client_request_token),
+            kms_key,
+            timeout_hours,
+            tags,
+            converse,
+            subnet_ids,
+            security_group_ids,
+        );
+        let c = self.inner.clone();
+        spawn(py, async move { c.create_job(&req).await })
+    }
+
+    /// GetObject: `(bytes, etag)`, or None when there is no object.
+    fn get_object(&self, py: Python<'_>, uri: String) -> PyResult<Option<(Py<PyBytes>, String)>> {
+        let c = self.inner.clone();
+        let got = block(py, |_| async move { c.get_object(&uri).await })?;
+        Ok(got.map(|o| (PyBytes::new(py, &o.data).unbind(), o.etag)))
+    }
+
+    fn get_object_async<'py>(&self, py: Python<'py>, uri: String) -> PyResult<Bound<'py, PyAny>> {
+        let c = self.inner.clone();
+        spawn(py, async move {
+            let got = c.get_object(&uri).await?;
+            // `Cow<[u8]>` becomes `bytes` (a `Vec<u8>` would become a list of ints).
+            Ok(got.map(|o| (std::borrow::Cow::<[u8]>::Owned(o.data), o.etag)))
+        })
+    }
+
+    /// PutObject: the new ETag. `if_none_match=True` writes only where no object is;
+    /// `if_match=etag` only over that version (else `ConflictError`, code `PreconditionFailed`).
+    #[pyo3(signature = (uri, data, *, if_match = None, if_none_match = false))]
+    fn put_object(
+        &self,
+        py: Python<'_>,
+        uri: String,
+        data: &[u8],
+        if_match: Option<String>,
+        if_none_match: bool,
+    ) -> PyResult<String> {
+        let data = data.to_vec();
+        let c = self.inner.clone();
+        let cond = condition(if_match, if_none_match);
+        block(py, |_| async move { c.put_object(&uri, data, cond).await })
+    }
+
+    #[pyo3(signature = (uri, data, *, if_match = None, if_none_match = false))]
+    fn put_object_async<'py>(
+        &self,
+        py: Python<'py>,
+        uri: String,
+        data: &[u8],
+        if_match: Option<String>,
+        if_none_match: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let data = data.to_vec();
+        let c = self.inner.clone();
+        let cond = condition(if_match, if_none_match);
+        spawn(py, async move { c.put_object(&uri, data, cond).await })
+    }
+
+    /// DeleteObject (with `if_match`, only while the object has that ETag).
+    #[pyo3(signature = (uri, *, if_match = None))]
+    fn delete_object(&self, py: Python<'_>, uri: String, if_match: Option<String>) -> PyResult<()> {
+        let c = self.inner.clone();
+        block(py, |_| async move { c.delete_object(&uri, if_match).await })
+    }
+
+    #[pyo3(signature = (uri, *, if_match = None))]
+    fn delete_object_async<'py>(
+        &self,
+        py: Python<'py>,
+        uri: String,
+        if_match: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let c = self.inner.clone();
+        spawn(py, async move { c.delete_object(&uri, if_match).await })
     }
 
     /// GetModelInvocationJob as a dict.

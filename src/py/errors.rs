@@ -42,7 +42,9 @@ pub fn to_py(py: Python<'_>, err: Error) -> PyErr {
                     "ThrottlingError"
                 }
                 "ValidationException" => "AwsValidationError",
-                "ConflictException" => "ConflictError",
+                "ConflictException" | "PreconditionFailed" | "ConditionalRequestConflict" => {
+                    "ConflictError"
+                }
                 "ServiceQuotaExceededException" => "QuotaExceededError",
                 "ResourceNotFoundException" | "NoSuchBucket" | "NoSuchKey" | "NotFound" => {
                     "AwsNotFoundError"

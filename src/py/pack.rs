@@ -358,6 +358,17 @@ impl PyRecords {
         detach(py, || self.inner.input_tokens())
     }
 
+    /// Each record's estimated input tokens, in order (measured once, in parallel, if need be).
+    fn token_counts(&self, py: Python<'_>) -> PyResult<Vec<u64>> {
+        detach(py, || {
+            self.inner
+                .measures()
+                .iter()
+                .map(|m| m.input_tokens)
+                .collect()
+        })
+    }
+
     /// The first `n` records as dicts (`recordId`, `modelInput`), to inspect.
     #[pyo3(signature = (n = 5))]
     fn head<'py>(&self, py: Python<'py>, n: usize) -> PyResult<Bound<'py, PyList>> {

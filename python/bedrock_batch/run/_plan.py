@@ -1,0 +1,318 @@
+"""A run's plan: the records packed once, cut into shards (one job each) within the quotas,
+validated and priced; what ``run.json`` records and what a resumed run is compared with."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+import weakref
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..exceptions import InputError
+from ..pack import Prompt, Quotas, Records, pack
+from ..validate import ValidationReport, validate
+
+PILOT = "pilot"
+
+
+def digest(*parts: Any) -> str:
+    h = hashlib.sha256()
+    for p in parts:
+        h.update(json.dumps(p, sort_keys=True, ensure_ascii=False, default=str).encode())
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def prompt_spec(prompt: Prompt) -> dict[str, Any]:
+    return {
+        "system": prompt.system,
+        "user": prompt.user,
+        "max_tokens": prompt.max_tokens,
+        "temperature": prompt.temperature,
+        "top_p": prompt.top_p,
+        "stop_sequences": list(prompt.stop_sequences),
+        "prefill": prompt.prefill,
+    }
+
+
+def quotas_spec(q: Quotas) -> dict[str, int]:
+    return {
+        "min_records_per_job": q.min_records_per_job,
+        "max_records_per_job": q.max_records_per_job,
+        "max_records_per_file": q.max_records_per_file,
+        "max_bytes_per_file": q.max_bytes_per_file,
+        "max_bytes_per_job": q.max_bytes_per_job,
+        "max_concurrent_jobs": q.max_concurrent_jobs,
+    }
+
+
+@dataclass
+class ShardPlan:
+    """One shard: the records of one job (``shard`` is ``"pilot"`` or ``"s0001"``, ...)."""
+
+    shard: str
+    ids: list[str]
+    files: list[dict[str, Any]]  # name, records, bytes, input_tokens, md5
+    folder: Path | None = None  # the written job folder (plan time only)
+
+    @property
+    def records(self) -> int:
+        return len(self.ids)
+
+    @property
+    def bytes(self) -> int:
+        return sum(int(f["bytes"]) for f in self.files)
+
+    @property
+    def input_tokens(self) -> int:
+        return sum(int(f["input_tokens"]) for f in self.files)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"shard": self.shard, "ids": self.ids, "files": self.files}
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> ShardPlan:
+        return cls(str(d["shard"]), [str(i) for i in d["ids"]], [dict(f) for f in d["files"]])
+
+
+@dataclass
+class Plan:
+    """What a run will send: shards, per-record token estimates, the validation report and the
+    cost estimate. Built by ``Run.plan()``; nothing is uploaded."""
+
+    name: str
+    model: str
+    invocation: str
+    shards: list[ShardPlan]
+    spec: dict[str, Any]  # prompt, clean, quotas, schema, pilot... (what must match on resume)
+    estimate: dict[str, Any]
+    validation: ValidationReport | None = None
+    token_counts: list[int] = field(default_factory=list)
+    _work: Path | None = None  # the folder holding the written shards
+
+    @property
+    def records(self) -> int:
+        return sum(s.records for s in self.shards)
+
+    @property
+    def ids(self) -> list[str]:
+        return [i for s in self.shards for i in s.ids]
+
+    def digests(self) -> dict[str, str]:
+        """What a resumed run must match, by what it means."""
+        return {
+            "ids": digest(self.ids),
+            "prompt": digest(self.spec["prompt"], self.spec.get("clean"), self.spec.get("extra")),
+            "model": digest(self.model, self.invocation),
+            "quotas": digest(self.spec["quotas"], self.spec.get("pilot")),
+            "content": digest([[f["md5"] for f in s.files] for s in self.shards]),
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "model": self.model,
+            "invocation": self.invocation,
+            "spec": self.spec,
+            "estimate": self.estimate,
+            "digests": self.digests(),
+            "records": self.records,
+            "shards": [s.to_json() for s in self.shards],
+        }
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> Plan:
+        return cls(
+            name=str(d["name"]),
+            model=str(d["model"]),
+            invocation=str(d["invocation"]),
+            shards=[ShardPlan.from_json(s) for s in d["shards"]],
+            spec=dict(d["spec"]),
+            estimate=dict(d.get("estimate") or {}),
+        )
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per shard: shard, records, bytes, input_tokens, files."""
+        return [
+            {
+                "shard": s.shard,
+                "records": s.records,
+                "bytes": s.bytes,
+                "input_tokens": s.input_tokens,
+                "files": len(s.files),
+            }
+            for s in self.shards
+        ]
+
+    def to_pandas(self) -> Any:
+        """The shards as a pandas DataFrame (one row per job)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.rows())
+
+    def _summary(self) -> list[str]:
+        e = self.estimate
+        lines = [
+            f"Plan {self.name!r}: {self.records:,} records on {self.model} ({self.invocation}) "
+            f"in {len(self.shards)} job(s)"
+            + (" (the first a pilot)" if self.shards and self.shards[0].shard == PILOT else ""),
+            f"~{e.get('input_tokens', 0):,} input tokens, "
+            f"up to {e.get('output_tokens', 0):,} output",
+        ]
+        if e.get("batch_cost") is not None:
+            lines.append(
+                f"estimated ${e['batch_cost']:,.2f} in batch "
+                f"(${e['on_demand_cost']:,.2f} on demand)"
+            )
+        if self.validation is not None:
+            v = self.validation
+            lines.append(
+                "validation: ok"
+                if v.ok
+                else f"validation: {v.error_count} error(s): see .validation"
+            )
+        return lines
+
+    def __repr__(self) -> str:
+        head = "\n".join(self._summary())
+        body = "\n".join(
+            f"  {r['shard']:<7} {r['records']:>7,} records {r['bytes'] / 1e6:>9.1f} MB "
+            f"~{r['input_tokens']:>12,} tokens"
+            for r in self.rows()
+        )
+        return f"{head}\n{body}"
+
+    def _repr_html_(self) -> str:
+        from ._display import html_table
+
+        return html_table("<br>".join(self._summary()), self.rows())
+
+
+def build(
+    name: str,
+    *,
+    source: Any,
+    prompt: Prompt,
+    model: str,
+    id_column: str | None,
+    clean: Mapping[str, Any] | None,
+    schema: Sequence[str] | Mapping[str, Any] | None,
+    json_answers: bool,
+    quotas: Quotas,
+    pilot: int | None,
+    pilot_min_success: float,
+    invocation: str,
+    family: str | None,
+    extra: Mapping[str, Any] | None,
+    output_tokens: int | None,
+) -> Plan:
+    """Packs the source, cuts the shards (pilot first), writes them to a temporary folder,
+    validates them and prices them."""
+    recs = pack(
+        source,
+        prompt=prompt,
+        model=model,
+        id_column=id_column,
+        invocation=invocation,  # type: ignore[arg-type]
+        clean=clean,
+        family=family,
+        extra=extra,
+    )
+    ids = recs.ids
+    n = len(ids)
+    low = quotas.min_records_per_job
+    if n < low:
+        raise InputError(
+            f"the source has {n} records; a batch job needs at least {low} (Quotas."
+            "min_records_per_job): run so few records on demand instead"
+        )
+    root = Path(tempfile.mkdtemp(prefix="bb-run-"))
+    parts: list[tuple[str, Records, Path]] = []
+    if pilot:
+        size = max(int(pilot), low)
+        if n - size < low:
+            size = n  # what would be left is below the batch minimum: one job is the pilot
+        head = recs.exclude(ids[size:])
+        parts.append((PILOT, head, root / PILOT))
+        rest = recs.exclude(ids[:size]) if size < n else None
+    else:
+        rest = recs
+    if rest is not None:
+        parts.append(("s", rest, root / "rest"))
+    shards: list[ShardPlan] = []
+    for kind, part, folder in parts:
+        written = part.write(folder, quotas=quotas)
+        part_ids = part.ids
+        at = 0
+        by_job: dict[int, list[Any]] = {}
+        for s in written:
+            by_job.setdefault(s.job, []).append(s)
+        for job, files in sorted(by_job.items()):
+            count = sum(f.records for f in files)
+            shard = PILOT if kind == PILOT else f"s{job:04d}"
+            shards.append(
+                ShardPlan(
+                    shard=shard,
+                    ids=part_ids[at : at + count],
+                    files=[
+                        {
+                            "name": f.path.name,
+                            "records": f.records,
+                            "bytes": f.bytes,
+                            "input_tokens": f.input_tokens,
+                            "md5": hashlib.md5(f.path.read_bytes()).hexdigest(),
+                        }
+                        for f in files
+                    ],
+                    folder=files[0].job_dir,
+                )
+            )
+            at += count
+    report = validate(root, model=model, quotas=quotas, family=family)
+    est = dict(recs.estimate(output_tokens=output_tokens))
+    spec = {
+        "prompt": prompt_spec(prompt),
+        "clean": json.loads(json.dumps(clean, default=str)) if clean else None,
+        "extra": json.loads(json.dumps(extra, default=str)) if extra else None,
+        "quotas": quotas_spec(quotas),
+        "pilot": int(pilot) if pilot else None,
+        "pilot_min_success": pilot_min_success,
+        "schema": list(schema) if schema is not None and not isinstance(schema, Mapping) else None,
+        "schema_types": {k: str(v) for k, v in schema.items()}
+        if isinstance(schema, Mapping)
+        else None,
+        "json": json_answers,
+        "id_column": id_column,
+        "family": family,
+    }
+    plan = Plan(
+        name=name,
+        model=model,
+        invocation=recs.invocation,
+        shards=shards,
+        spec=spec,
+        estimate=est,
+        validation=report,
+        token_counts=list(recs.token_counts()),
+        _work=root,
+    )
+    # The written shards go with the plan (they are uploaded from there by start()).
+    weakref.finalize(plan, shutil.rmtree, root, ignore_errors=True)
+    return plan
+
+
+def differences(stored: Mapping[str, str], fresh: Mapping[str, str]) -> list[str]:
+    """What differs between a stored plan's digests and a fresh one's, in words."""
+    words = {
+        "ids": "the record ids (rows added, removed or reordered)",
+        "prompt": "the prompt (templates, settings, clean or extra options)",
+        "model": "the model or invocation type",
+        "quotas": "the quotas or the pilot",
+        "content": "the records' content (the source's text changed)",
+    }
+    return [words[k] for k in words if stored.get(k) != fresh.get(k)]
