@@ -470,6 +470,11 @@ async def test_twenty_jobs_with_gather(emu: Emulator, tmp_path: Path) -> None:
         ]
     )
     assert len({j.arn for j in jobs}) == 20
+    # Twenty active jobs of one model are Bedrock's default quota (the emulator's too): let them
+    # finish, so that the next tests can submit.
+    await asyncio.gather(
+        *[j.wait_async(poll_interval=0.05, timeout=120, progress=False) for j in jobs]
+    )
 
 
 @pytest.mark.asyncio

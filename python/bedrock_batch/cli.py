@@ -76,101 +76,16 @@ def _cmd_clean(args: argparse.Namespace) -> int:
     return 0
 
 
-DEMO_MODEL = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
-DEMO_SYSTEM = (
-    "あなたは技術ブログの要約専門家です。記事から日本語と英語の要約を生成し、"
-    'JSON形式で出力してください: {{"title_en": ..., "summary_ja": ..., "summary_en": ...}}'
-)
-
-
 def _cmd_demo(args: argparse.Namespace) -> int:
-    import tempfile
+    from ._demo import demo
 
-    from .aws import FINAL_STATES
-    from .collect import cost_report
-    from .emulator import start
-    from .pack import Prompt, pack
-    from .validate import validate
-
-    out = sys.stdout
-    with start(time_scale=args.time_scale, error_rate=0.02) as emu:
-        out.write(f"local emulator (S3 + Bedrock batch) on {emu.endpoint_url}\n")
-        bucket = "bedrock-batch-demo"
-        emu.create_bucket(bucket)
-        client = emu.client()
-        articles = sample_articles()
-        # Bedrock needs at least 100 records per job: the 40 sample posts, three times over.
-        rows = [
-            {"id": f"{a['id']}-{k}", "title": a["title"], "content": a["content"]}
-            for k in range(3)
-            for a in articles
-        ]
-        prompt = Prompt(
-            system=DEMO_SYSTEM,
-            user="タイトル: {title}\n\n記事:\n{content}",
-            max_tokens=1024,
-            prefill="{",
-        )
-        recs = pack(rows, prompt=prompt, model=DEMO_MODEL, clean={"content": {"max_chars": 20000}})
-        est = recs.estimate(output_tokens=300)
-        out.write(
-            f"packed {len(recs)} records (~{est['input_tokens']:,} input tokens); estimated "
-            f"${est['batch_cost']:.4f} in batch vs ${est['on_demand_cost']:.4f} on demand\n"
-        )
-        work = Path(tempfile.mkdtemp(prefix="bb-demo-"))
-        shards = recs.write(work / "batch")
-        validate(work / "batch", model=DEMO_MODEL).raise_for_errors()
-        out.write(f"wrote and validated {len(shards)} file(s) in {work / 'batch'}\n")
-        job = client.submit(
-            shards,
-            model=DEMO_MODEL,
-            role_arn=emu.role_arn(),
-            input_uri=f"s3://{bucket}/input/demo/",
-            output_uri=f"s3://{bucket}/output/",
-            name="demo-summaries",
-            records=recs,
-        )
-        out.write(f"submitted {job.arn}\n")
-        job.wait(poll_interval=args.time_scale, timeout=120, progress=True)
-        assert job.status in FINAL_STATES
-        out.write(f"job {job.status}: {job.counts}\n\n")
-        res = job.results(
-            work / "out", schema=["title_en", "summary_ja", "summary_en"], prefill="{"
-        )
-        df = res.columns()
-        out.write(f"{'recordId':<14} {'status':<10} {'title_en':<32} summary_ja\n")
-        for i in range(min(args.head, len(df["recordId"]))):
-            title = str(df["title_en"][i] or "")[:30]
-            ja = str(df["summary_ja"][i] or df["error_message"][i] or "")[:30]
-            out.write(f"{df['recordId'][i]:<14} {df['status'][i]:<10} {title:<32} {ja}\n")
-        out.write(f"\n{res.summary()}\n\n")
-        started, finished = job.info.get("submit_time"), job.info.get("end_time")
-        report = cost_report(
-            res, model=DEMO_MODEL, started=started, finished=finished, on_demand_rate=11
-        )
-        out.write(str(report) + "\n")
-        out.write("(throughput here is the emulator's compressed time, not Bedrock's)\n")
-    return 0
+    return demo(sys.stdout, time_scale=args.time_scale, head=args.head)
 
 
 def _cmd_emulator(args: argparse.Namespace) -> int:
-    import time
+    from .emulator._cli import main as emulator_main
 
-    from .emulator import start
-
-    emu = start(port=args.port, time_scale=args.time_scale, error_rate=args.error_rate)
-    print(f"bedrock-batch emulator (S3 + Bedrock batch control plane) on {emu.endpoint_url}")
-    print("point any AWS SDK at it with:")
-    for k, v in emu.env().items():
-        print(f"  export {k}={v}")
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        emu.stop()
-    return 0
+    return emulator_main(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -198,26 +113,41 @@ def build_parser() -> argparse.ArgumentParser:
     c.set_defaults(func=_cmd_clean)
     d = sub.add_parser(
         "demo",
-        help="the whole pipeline on the bundled sample against the local emulator",
-        description="Start the local emulator, then clean, pack, validate, upload, submit, "
-        "wait, collect and report on the bundled sample of real articles. No AWS account needed.",
+        help="a small run on the bundled sample against the local emulator",
+        description="Start the local emulator, then plan, clean, pack, validate, upload and "
+        "run the bundled sample of real articles as a pilot job and the rest (three jobs, two "
+        "at a time), collect and report. No AWS account needed.",
     )
     d.add_argument("--time-scale", type=float, default=0.05, help="seconds per job step")
     d.add_argument("--head", type=int, default=8, help="result rows to show")
     d.set_defaults(func=_cmd_demo)
-    e = sub.add_parser("emulator", help="run the local S3 + Bedrock batch emulator")
-    e.add_argument("--port", type=int, default=4566)
-    e.add_argument("--time-scale", type=float, default=1.0, help="seconds per job step")
-    e.add_argument("--error-rate", type=float, default=0.0, help="fraction of records that fail")
+    e = sub.add_parser(
+        "emulator",
+        help="run the local S3 + Bedrock batch emulator",
+        description="Run the local emulator (S3 + the Bedrock batch control plane) on one "
+        "loopback port until SIGINT or SIGTERM. The first line printed is "
+        "'bedrock-batch emulator listening on http://127.0.0.1:PORT'.",
+    )
+    from .emulator._cli import add_arguments as emulator_arguments
+
+    emulator_arguments(e)
     e.set_defaults(func=_cmd_emulator)
+    from .run._cli import add_commands
+
+    add_commands(sub)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Exit codes: 0 done, 1 records ended failed or missing (run commands), 2 usage or input
+    errors (argparse's own usage errors are 2 too)."""
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except (BedrockBatchError, OSError) as e:
+    except KeyboardInterrupt:
+        print("bedrock-batch: interrupted", file=sys.stderr)
+        return 130
+    except (BedrockBatchError, OSError, TimeoutError) as e:
         print(f"bedrock-batch: error: {e}", file=sys.stderr)
         return 2
 

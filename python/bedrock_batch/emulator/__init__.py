@@ -13,6 +13,9 @@ control plane; everything else goes to moto's S3.
     with bb.emulator.start() as emu:
         client = emu.client()
 
+:func:`spawn` runs the same emulator in a process of its own (``bedrock-batch emulator``), so
+that it outlives the clients a test kills; its handle has the same helpers.
+
 Needs the ``[local]`` extra (``moto[server]``, ``boto3``). moto keeps S3 state per process:
 two emulators in one process see the same buckets (the Bedrock jobs are per emulator).
 """
@@ -23,6 +26,7 @@ import datetime as _dt
 import hashlib
 import json
 import random
+import re
 import secrets
 import threading
 import time
@@ -31,17 +35,66 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ._model import Invalid, check, error_status
+from ._base import ACCOUNT, EmulatorClients
+from ._model import Invalid, check, error_status, service_model
 from ._responder import RecordError, Responder, default_responder
+from ._spawn import EmulatorProcess, spawn
 
-__all__ = ["Emulator", "RecordError", "Responder", "default_responder", "start"]
+__all__ = [
+    "Emulator",
+    "EmulatorClients",
+    "EmulatorProcess",
+    "RecordError",
+    "Responder",
+    "default_responder",
+    "model_arn",
+    "spawn",
+    "start",
+]
 
 FINAL = {"Completed", "PartiallyCompleted", "Failed", "Stopped", "Expired"}
-ACCOUNT = "123456789012"
+# The states a job counts against the concurrent-jobs quota in.
+ACTIVE = {"Submitted", "Validating", "Scheduled", "InProgress", "Stopping"}
+OUTCOMES = ("Failed", "PartiallyCompleted", "Expired")
+MODEL_ID_FORMS = ("as-given", "arn")
 
 
 def _now() -> float:
     return time.time()
+
+
+def _parse_iso8601(value: str) -> float:
+    """Seconds since the epoch of an ISO 8601 timestamp, as the model's ``Timestamp`` (iso8601)
+    is sent in a query string; a time without an offset is UTC."""
+    m = _ISO8601.fullmatch(value)
+    if not m:
+        raise ValueError(value)
+    date, frac, zone = m.group(1), m.group(2) or "", m.group(3) or "Z"
+    t = _dt.datetime.strptime(date, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=_dt.timezone.utc)
+    offset = 0
+    if zone != "Z":
+        sign = -1 if zone[0] == "-" else 1
+        digits = zone[1:].replace(":", "")
+        offset = sign * (int(digits[:2]) * 3600 + int(digits[2:]) * 60)
+    return t.timestamp() + (float(frac) if frac else 0.0) - offset
+
+
+_ISO8601 = re.compile(
+    r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})?", re.IGNORECASE
+)
+
+
+def model_arn(model_id: str, region: str) -> str:
+    """The ARN form of a model id, as Bedrock reports some jobs' ``modelId``: an inference profile
+    id (``us.``, ``eu.``, ...) becomes the profile's ARN, a foundation-model id the model's ARN;
+    an ARN, or a name that is neither, is returned as it is."""
+    from .. import _core
+
+    if model_id.startswith("arn:") or "." not in model_id:
+        return model_id
+    if _core.base_model_id(model_id) != model_id:
+        return f"arn:aws:bedrock:{region}:{ACCOUNT}:inference-profile/{model_id}"
+    return f"arn:aws:bedrock:{region}::foundation-model/{model_id}"
 
 
 def _iso(t: float | None) -> str | None:
@@ -74,12 +127,13 @@ class _Job:
     input_tokens: int = 0
     output_tokens: int = 0
 
-    def view(self) -> dict[str, Any]:
+    def view(self, model_id: str | None = None) -> dict[str, Any]:
+        """The job as Get/List report it; ``model_id`` replaces the id it was created with."""
         r = self.request
         out: dict[str, Any] = {
             "jobArn": self.arn,
             "jobName": r["jobName"],
-            "modelId": r["modelId"],
+            "modelId": model_id or r["modelId"],
             "clientRequestToken": r.get("clientRequestToken"),
             "roleArn": r["roleArn"],
             "status": self.status,
@@ -110,7 +164,7 @@ class _ApiError(Exception):
         self.message = message
 
 
-class Emulator:
+class Emulator(EmulatorClients):
     """The emulator; see the module docs. Use :func:`start`, or ``Emulator(...).start()``.
 
     Knobs: ``time_scale`` (seconds per state step and per slice of records), ``error_rate``
@@ -120,7 +174,12 @@ class Emulator:
     same), ``partial_fraction`` (records left unprocessed by PartiallyCompleted), ``deny_roles``
     (role-ARN substrings answered AccessDeniedException, as a missing iam:PassRole is), ``quotas`` (the
     validation limits; default: ``bb.Quotas()``), ``responder(family, converse) -> Responder``,
-    ``seed``.
+    ``seed``, ``max_concurrent_jobs`` (jobs per foundation model in Submitted, Validating,
+    Scheduled, InProgress or Stopping, whatever id form they were created with; one more is
+    answered ServiceQuotaExceededException, as AWS's default quota of 20 is), ``model_id_form``
+    (``"as-given"``: Get/List report ``modelId`` as it was sent; ``"arn"``: as an ARN, see
+    :func:`model_arn`, as Bedrock does for some jobs). ``time_scale=0`` runs jobs as fast as the
+    worker can.
     """
 
     def __init__(
@@ -138,9 +197,22 @@ class Emulator:
         responder: Callable[[str, bool], Responder] | None = None,
         deny_roles: tuple[str, ...] = ("NoPassRole",),
         seed: int = 0,
+        max_concurrent_jobs: int = 20,
+        model_id_form: str = "as-given",
     ) -> None:
         if host not in ("127.0.0.1", "localhost", "::1"):
             raise ValueError("the emulator listens on loopback only")
+        if time_scale < 0:
+            raise ValueError(f"time_scale must be >= 0, not {time_scale}")
+        if max_concurrent_jobs < 0:
+            raise ValueError(f"max_concurrent_jobs must be >= 0, not {max_concurrent_jobs}")
+        if model_id_form not in MODEL_ID_FORMS:
+            raise ValueError(
+                f"model_id_form must be one of {MODEL_ID_FORMS}, not {model_id_form!r}"
+            )
+        for name, state in (outcomes or {}).items():
+            if state not in OUTCOMES:
+                raise ValueError(f"outcome {name}={state}: the state must be one of {OUTCOMES}")
         self.host, self.port, self.region = host, port, region
         self.time_scale = time_scale
         self.error_rate = error_rate
@@ -151,6 +223,8 @@ class Emulator:
         self.responder = responder or default_responder
         self.deny_roles = deny_roles
         self.seed = seed
+        self.max_concurrent_jobs = max_concurrent_jobs
+        self.model_id_form = model_id_form
         self._jobs: dict[str, _Job] = {}
         self._by_token: dict[str, str] = {}
         self._lock = threading.RLock()
@@ -164,7 +238,8 @@ class Emulator:
 
     @property
     def endpoint_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
 
     def start(self) -> Emulator:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
@@ -210,48 +285,6 @@ class Emulator:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-    # --- clients -----------------------------------------------------------------------
-
-    def env(self) -> dict[str, str]:
-        """Environment variables that point any AWS SDK here (fake credentials)."""
-        return {
-            "AWS_ENDPOINT_URL": self.endpoint_url,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": self.region,
-            "AWS_REGION": self.region,
-        }
-
-    def client(self) -> Any:
-        """A :class:`bedrock_batch.Client` talking to this emulator over HTTP."""
-        from ..aws import Client
-
-        return Client(
-            region=self.region, endpoint_url=self.endpoint_url, _credentials=("testing", "testing")
-        )
-
-    def boto3_client(self, service: str) -> Any:
-        """A boto3 client (``"s3"`` or ``"bedrock"``) for this emulator."""
-        import boto3
-        from botocore.config import Config
-
-        return boto3.client(
-            service,
-            endpoint_url=self.endpoint_url,
-            region_name=self.region,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            config=Config(
-                s3={"addressing_style": "path"}, retries={"max_attempts": 1, "mode": "standard"}
-            ),
-        )
-
-    def create_bucket(self, name: str) -> None:
-        self.boto3_client("s3").create_bucket(Bucket=name)
-
-    def role_arn(self, name: str = "BedrockBatchRole") -> str:
-        return f"arn:aws:iam::{ACCOUNT}:role/{name}"
 
     # --- the control plane -------------------------------------------------------------
 
@@ -304,7 +337,7 @@ class Emulator:
         if len(parts) >= 2 and parts[0] == "model-invocation-job":
             ident = "/".join(parts[1:-1]) if parts[-1] == "stop" else "/".join(parts[1:])
             if method == "GET" and parts[-1] != "stop":
-                return 200, self._get(ident).view()
+                return 200, self._view(self._get(ident))
             if method == "POST" and parts[-1] == "stop":
                 return 200, self._stop_job(ident)
         raise _ApiError("ResourceNotFoundException", f"Unknown operation {method} {raw_path}")
@@ -325,6 +358,10 @@ class Emulator:
 
     def _get(self, ident: str) -> _Job:
         return self._lookup(ident)
+
+    def _view(self, job: _Job) -> dict[str, Any]:
+        model = job.request["modelId"]
+        return job.view(model_arn(model, self.region) if self.model_id_form == "arn" else model)
 
     def _create(self, body: bytes) -> dict[str, Any]:
         try:
@@ -352,6 +389,7 @@ class Emulator:
                 raise _ApiError(
                     "ConflictException", f"A job named {req['jobName']} is already running."
                 )
+            self._check_quota(req["modelId"])
             job_id = "".join(
                 random.Random(secrets.randbits(64)).choice("abcdefghijklmnopqrstuvwxyz0123456789")
                 for _ in range(12)
@@ -367,45 +405,94 @@ class Emulator:
                 self._by_token[token] = job_id
         return {"jobArn": arn}
 
-    def _list(self, query: dict[str, list[str]]) -> dict[str, Any]:
-        q = {k: v[0] for k, v in query.items()}
-        try:
-            if "statusEquals" in q:
-                check("ModelInvocationJobStatus", q["statusEquals"], "statusEquals")
-            if "nameContains" in q:
-                check("ModelInvocationJobName", q["nameContains"], "nameContains")
-            if "maxResults" in q:
-                check("MaxResults", int(q["maxResults"]), "maxResults")
-        except (Invalid, ValueError) as e:
-            raise _ApiError("ValidationException", str(e)) from None
-        after = q.get("submitTimeAfter")
-        try:
-            from botocore.utils import parse_timestamp
+    def _check_quota(self, model_id: str) -> None:
+        """ServiceQuotaExceededException when the job's foundation model already has
+        ``max_concurrent_jobs`` active jobs (every id form of one model counts as that model)."""
+        from .. import _core
 
-            after_t = parse_timestamp(after).timestamp() if after else None
-            first = int(q.get("nextToken", "0") or 0)
-        except (ValueError, TypeError) as e:
+        base = _core.base_model_id(model_id)
+        active = sum(
+            1
+            for j in self._jobs.values()
+            if j.status in ACTIVE and _core.base_model_id(j.request["modelId"]) == base
+        )
+        if active >= self.max_concurrent_jobs:
             raise _ApiError(
-                "ValidationException", f"Invalid submitTimeAfter or nextToken: {e}"
-            ) from None
+                "ServiceQuotaExceededException",
+                f"You have reached the service quota of {self.max_concurrent_jobs} for the sum of "
+                f"in-progress and submitted batch inference jobs using a base model for {base} "
+                f"({active} jobs are submitted, validating, scheduled, in progress or stopping). "
+                "Wait for some of them to finish, or request a quota increase.",
+            )
+
+    def _list(self, query: dict[str, list[str]]) -> dict[str, Any]:
+        params = self._list_params(query)
+        after, before = params.get("submitTimeAfter"), params.get("submitTimeBefore")
+        status, name = params.get("statusEquals"), params.get("nameContains")
         with self._lock:
+            # sortBy has one value, CreationTime: the submit time.
             jobs = sorted(
                 self._jobs.values(),
                 key=lambda j: j.submit_time,
-                reverse=q.get("sortOrder") != "Ascending",
+                reverse=params.get("sortOrder", "Descending") == "Descending",
             )
         jobs = [
             j
             for j in jobs
-            if ("statusEquals" not in q or j.status == q["statusEquals"])
-            and ("nameContains" not in q or q["nameContains"] in j.request["jobName"])
-            and (after_t is None or j.submit_time > after_t)
+            if (status is None or j.status == status)
+            and (name is None or name in j.request["jobName"])
+            and (after is None or j.submit_time > after)
+            and (before is None or j.submit_time < before)
         ]
-        size = int(q.get("maxResults", "1000"))
+        try:
+            first = int(params.get("nextToken", 0))
+        except ValueError:
+            raise _ApiError(
+                "ValidationException", f"Invalid nextToken: {params['nextToken']}"
+            ) from None
+        size = int(params.get("maxResults", 1000))
         page = jobs[first : first + size]
-        out: dict[str, Any] = {"invocationJobSummaries": [j.view() for j in page]}
+        out: dict[str, Any] = {"invocationJobSummaries": [self._view(j) for j in page]}
         if first + size < len(jobs):
             out["nextToken"] = str(first + size)
+        return out
+
+    def _list_params(self, query: dict[str, list[str]]) -> dict[str, Any]:
+        """ListModelInvocationJobs' query parameters, each checked against its shape in the
+        model (enums, patterns, ranges, ISO 8601 timestamps); unknown parameters are ignored."""
+        members = service_model()["shapes"]["ListModelInvocationJobsRequest"]["members"]
+        shapes = service_model()["shapes"]
+        out: dict[str, Any] = {}
+        for member, spec in members.items():
+            where = spec.get("locationName", member)
+            if where not in query:
+                continue
+            raw = query[where][0]
+            kind = shapes[spec["shape"]]["type"]
+            try:
+                if kind == "timestamp":
+                    try:
+                        value: Any = _parse_iso8601(raw)
+                    except ValueError:
+                        raise Invalid(
+                            f"Value '{raw}' at '{where}' failed to satisfy constraint: Member must be an ISO 8601 timestamp"
+                        ) from None
+                elif kind in ("integer", "long"):
+                    try:
+                        value = int(raw)
+                    except ValueError:
+                        raise Invalid(
+                            f"Value '{raw}' at '{where}' failed to satisfy constraint: Member must be an integer"
+                        ) from None
+                    check(spec["shape"], value, where)
+                else:
+                    value = raw
+                    check(spec["shape"], value, where)
+            except Invalid as e:
+                raise _ApiError(
+                    "ValidationException", f"1 validation error detected: {e}"
+                ) from None
+            out[member] = value
         return out
 
     def _stop_job(self, ident: str) -> dict[str, Any]:
@@ -423,14 +510,21 @@ class Emulator:
     # --- the worker --------------------------------------------------------------------
 
     def _work(self) -> None:
-        while not self._stop.wait(min(self.time_scale, 0.05) or 0.01):
+        """Steps each job whose time has come. At ``time_scale=0`` the loop goes round again at
+        once while any job moved (jobs advance as fast as this thread can take them)."""
+        busy = False
+        while not self._stop.wait(
+            0.0 if busy and self.time_scale == 0 else (min(self.time_scale, 0.05) or 0.01)
+        ):
             with self._lock:
+                now = _now()
                 jobs = [
-                    j
-                    for j in self._jobs.values()
-                    if j.status not in FINAL and j.next_step <= _now()
+                    j for j in self._jobs.values() if j.status not in FINAL and j.next_step <= now
                 ]
+            busy = bool(jobs)
             for job in jobs:
+                if self._stop.is_set():
+                    return
                 try:
                     self._step(job)
                 except Exception as e:  # a worker error fails the job, never the emulator
@@ -545,19 +639,14 @@ class Emulator:
         per_step = max(1, -(-total // 5))
         converse = job.request.get("modelInvocationType") == "Converse"
         respond = self.responder(getattr(job, "family", "claude"), converse)
-        rng = random.Random(self.seed)
         budget = per_step
         for key, recs in job.work:
             out = job.done.setdefault(key, [])
             while len(out) < len(recs) and budget > 0 and job.processed < limit:
                 rid, rec = recs[len(out)]
                 line: dict[str, Any] = {"recordId": rid, "modelInput": rec.get("modelInput")}
-                h = (
-                    int(hashlib.sha256(f"{self.seed}:{rid}".encode()).hexdigest()[:8], 16)
-                    / 0xFFFFFFFF
-                )
                 try:
-                    if h < self.error_rate:
+                    if self.error_rate > 0 and _unit_hash(self.seed, rid) < self.error_rate:
                         raise RecordError(
                             400,
                             "Malformed input request, please reformat your input and try again.",
@@ -591,7 +680,6 @@ class Emulator:
                 out.append(json.dumps(line, ensure_ascii=False))
                 job.processed += 1
                 budget -= 1
-        del rng
         if job.processed >= limit:
             self._write_outputs(job)
             if limit < total:
@@ -627,6 +715,11 @@ class Emulator:
         s3.put_object(
             Bucket=bucket, Key=f"{base}/manifest.json.out", Body=json.dumps(manifest).encode()
         )
+
+
+def _unit_hash(seed: int, record_id: str) -> float:
+    """A record's fixed draw in [0, 1]: which records fail does not depend on timing."""
+    return int(hashlib.sha256(f"{seed}:{record_id}".encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
 
 
 def _complete_multipart(app: Any, environ: dict[str, Any], start_response: Any) -> Any:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from functools import lru_cache
 from typing import Any, Callable
 
 from .. import _core
@@ -24,6 +25,18 @@ class RecordError(Exception):
 
 
 _KEY = re.compile(r"\b([a-z][a-z0-9]*_[a-z0-9_]+)\b")
+
+
+@lru_cache(maxsize=64)
+def _keys_of_system(system: str) -> tuple[str, ...]:
+    """The snake_case keys a system prompt names; one system prompt serves a whole job."""
+    return tuple(_KEY.findall(system))
+
+
+def _keys(system: str, user: str) -> list[str]:
+    """``_KEY.findall(system + "\n" + user)``, without rescanning the system prompt per record or
+    a user text that has no ``_`` (a key cannot span the newline, which is not a word byte)."""
+    return [*_keys_of_system(system), *(_KEY.findall(user) if "_" in user else ())]
 
 
 def _text_of(content: Any) -> str:
@@ -70,7 +83,7 @@ def _answer(system: str, user: str, prefill: str) -> str:
     text = " ".join(body.split())
     summary = text[:200]
     if "json" in (system + user).lower() or prefill.startswith(("{", "[")):
-        keys = list(dict.fromkeys(_KEY.findall(system + "\n" + user))) or ["summary"]
+        keys = list(dict.fromkeys(_keys(system, user))) or ["summary"]
         out = {}
         for k in keys:
             if k.startswith("title"):
