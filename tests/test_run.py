@@ -129,7 +129,8 @@ def test_a_run_end_to_end_with_a_pilot(
     df = res.to_pandas()
     assert sorted(df["recordId"]) == [r["id"] for r in source]
     assert set(df["status"]) == {"succeeded"}
-    assert list(df.columns[:3]) == ["recordId", "status", "job"]
+    assert list(df.columns[:4]) == ["recordId", "status", "attempts", "job"]
+    assert set(df["attempts"]) == {1}
     assert df["job"].str.contains("-s0003-a0").sum() == 170
     assert df["title_en"].notna().all()
     status = run.status()
@@ -310,4 +311,8 @@ def test_stop_keeps_what_finished_and_start_goes_on(
         e.time_scale = 0.01
         run.start()
         run.wait(progress=False, timeout=60)
-        assert len(jobs_of(e, "stopper-")) == 3
+        # The stopped job's unfinished records went again in a retry round's job.
+        names = sorted(j["jobName"].split("-", 2)[2] for j in jobs_of(e, "stopper-"))
+        assert names == ["r1-s0001-a0", "s0001-a0", "s0002-a0", "s0003-a0"], names
+        final = run.results().to_pandas()
+        assert len(final) == 600 and set(final["status"]) == {"succeeded"}

@@ -283,8 +283,11 @@ def read_results_core(
     json: bool = False,
     schema: Iterable[str] | Mapping[str, Any] | None = None,
     prefill: str | None = None,
+    attempts: bool = False,
 ) -> _Results:
-    """Reads batch outputs (a ``.jsonl.out`` file, a folder of job folders, or bytes)."""
+    """Reads batch outputs (a ``.jsonl.out`` file, a folder of job folders, or bytes). With
+    ``attempts``, records sent more than once keep their best outcome and an ``attempts``
+    column counts their lines."""
 
 def cost_estimate(
     model: str,

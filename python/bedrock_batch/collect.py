@@ -186,6 +186,7 @@ def read_results(
     schema: Sequence[str] | Mapping[str, Any] | None = None,
     prefill: str | None = None,
     id_column: str | None = None,
+    attempts: bool = False,
 ) -> Results:
     """Reads Bedrock batch outputs into :class:`Results`.
 
@@ -199,6 +200,9 @@ def read_results(
         schema: expected keys (``["title_en", "summary_ja"]`` or ``{"title_en": str}``); each
             becomes a column; an answer that is not JSON or lacks a key is ``invalid_output``.
         prefill: the Prompt's assistant prefill (e.g. ``"{"``), put back in front of the answer.
+        attempts: the records were sent more than once (retries): a repeated recordId keeps
+            its best outcome (succeeded, then invalid_output, then failed; the later line on a
+            tie) and an ``attempts`` column counts its output lines, instead of a problem.
     """
     reserved = {
         "recordId",
@@ -213,6 +217,8 @@ def read_results(
         "json",
         "file",
         "line",
+        "attempts",
+        "job",
     }
     clash = [k for k in (schema or []) if k in reserved]
     if clash:
@@ -221,7 +227,9 @@ def read_results(
         )
     ids = None if inputs is None else _input_ids(inputs, id_column)
     src = source if isinstance(source, bytes) else os.fspath(source)
-    core = _core.read_results_core(src, inputs=ids, json=json, schema=schema, prefill=prefill)
+    core = _core.read_results_core(
+        src, inputs=ids, json=json, schema=schema, prefill=prefill, attempts=attempts
+    )
     return Results(core)
 
 
@@ -245,6 +253,11 @@ class CostReport:
     records_per_minute: float | None
     on_demand_rate: float | None
     speedup: float | None
+    # A run's spending, separated: its batch jobs at batch prices and the records it sent on
+    # demand at on-demand prices (None outside a run).
+    batch_part: float | None = None
+    on_demand_part: float | None = None
+    on_demand_tokens: tuple[int, int] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -268,6 +281,13 @@ class CostReport:
             lines.append(f"batch     ${self.batch_cost:,.2f} (saving ${self.saving:,.2f})")
         else:
             lines.append("no price known for this model: pass prices={'input': .., 'output': ..}")
+        if self.batch_part is not None and self.on_demand_part is not None:
+            od_in, od_out = self.on_demand_tokens or (0, 0)
+            lines.append(
+                f"spent     ${self.batch_part + self.on_demand_part:,.2f}: "
+                f"${self.batch_part:,.2f} in batch jobs, ${self.on_demand_part:,.2f} on demand "
+                f"({od_in:,} input and {od_out:,} output tokens)"
+            )
         if self.records_per_minute is not None:
             tail = ""
             if self.speedup is not None:

@@ -15,6 +15,7 @@ __all__ = [
     "AwsNotFoundError",
     "AwsValidationError",
     "BedrockBatchError",
+    "BudgetExceededError",
     "ConflictError",
     "GeneratedIdsWarning",
     "InputError",
@@ -110,3 +111,9 @@ class LeaseLostError(BedrockBatchError):
 class PilotFailedError(BedrockBatchError):
     """The pilot job's success rate is below ``pilot_min_success``: the rest of the run waits.
     The message shows the pilot's problems; ``Run.approve_pilot()`` goes on regardless."""
+
+
+class BudgetExceededError(BedrockBatchError):
+    """A run's estimated or spent cost would pass ``max_cost``: before anything is uploaded
+    (the message shows the estimate in dollars), or during the run, which then pauses until it
+    is resumed with a higher ``max_cost``."""

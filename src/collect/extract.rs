@@ -112,9 +112,22 @@ fn extract_once(text: &str, keys: Option<&[&str]>) -> Result<Value, String> {
     }
     candidates.push(trimmed);
     let mut last_err = String::from("no JSON object or array in the answer");
+    // With a schema, the first value that is an object holding every key wins: prose such as
+    // "[1]" or "{see below}" before the answer must not be taken for it. Without one (or when
+    // none has the keys) the first valid value is the answer.
+    let wanted = |v: &Value| match (keys, v) {
+        (None, _) => true,
+        (Some(k), Value::Object(m)) => k.iter().all(|k| m.contains_key(*k)),
+        (Some(_), _) => false,
+    };
+    let mut first: Option<Value> = None;
     for cand in candidates {
         if let Ok(v) = serde_json::from_str::<Value>(cand) {
-            return Ok(v);
+            if wanted(&v) {
+                return Ok(v);
+            }
+            first.get_or_insert(v);
+            continue;
         }
         let b = cand.as_bytes();
         let mut pos = 0;
@@ -127,7 +140,10 @@ fn extract_once(text: &str, keys: Option<&[&str]>) -> Result<Value, String> {
             }
             match balanced_end(b, start) {
                 Some(end) => match serde_json::from_str::<Value>(&cand[start..end]) {
-                    Ok(v) => return Ok(v),
+                    Ok(v) if wanted(&v) => return Ok(v),
+                    Ok(v) => {
+                        first.get_or_insert(v);
+                    }
                     Err(e) => last_err = format!("invalid JSON in the answer: {e}"),
                 },
                 None => {
@@ -139,7 +155,7 @@ fn extract_once(text: &str, keys: Option<&[&str]>) -> Result<Value, String> {
             pos = start + 1;
         }
     }
-    Err(last_err)
+    first.ok_or(last_err)
 }
 
 #[cfg(test)]
@@ -206,6 +222,33 @@ mod tests {
         assert_eq!(
             extract_keys(r#"{"a": "\ud800"}"#, None, Some(&keys)).is_err(),
             extract_json(r#"{"a": "\ud800"}"#, None).is_err()
+        );
+    }
+
+    #[test]
+    fn with_keys_the_object_that_has_them_wins() {
+        let keys = ["title_en", "summary_ja"];
+        let answer = "See note [1] and {the list}. {\"other\": 1} Answer: {\"title_en\": \"T\", \"summary_ja\": \"S\"} [2]";
+        assert_eq!(
+            extract_keys(answer, None, Some(&keys)).unwrap(),
+            json!({"title_en": "T", "summary_ja": "S"})
+        );
+        // Without the keys anywhere, the first valid value (collect then calls it invalid).
+        assert_eq!(
+            extract_keys("[1] then {\"x\": 2}", None, Some(&keys)).unwrap(),
+            json!([1])
+        );
+        // Without a schema, the first balanced value as before.
+        assert_eq!(extract_json(answer, None).unwrap(), json!([1]));
+        // A prefill put back in front, prose after the object.
+        assert_eq!(
+            extract_keys(
+                "\"title_en\": \"T\", \"summary_ja\": \"S\"} [3]",
+                Some("{"),
+                Some(&keys)
+            )
+            .unwrap(),
+            json!({"title_en": "T", "summary_ja": "S"})
         );
     }
 

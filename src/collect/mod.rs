@@ -108,6 +108,9 @@ pub struct Options {
     pub prefill: Option<String>,
     /// Input recordIds: each appears exactly once in the result.
     pub inputs: Option<Vec<String>>,
+    /// Records were sent more than once (retries): a repeated recordId is expected, not a
+    /// problem; each row keeps its best outcome (the later line on a tie) and counts its lines.
+    pub attempts: bool,
 }
 
 /// One result row.
@@ -127,6 +130,8 @@ pub struct Row {
     pub embedding: Option<Vec<f64>>,
     pub file: String,
     pub line: usize,
+    /// How many output lines the record had (with `Options::attempts`; else 1, or 0 missing).
+    pub attempts: u32,
 }
 
 impl Row {
@@ -145,6 +150,7 @@ impl Row {
             embedding: None,
             file: String::new(),
             line: 0,
+            attempts: 0,
         }
     }
 }
@@ -167,6 +173,8 @@ pub struct Results {
     /// Each `manifest.json.out` found: its path and every field (unknown ones kept).
     pub manifests: Vec<(String, Map<String, Value>)>,
     pub schema: Vec<Field>,
+    /// Whether rows count their attempts (`Options::attempts`).
+    pub attempts: bool,
 }
 
 /// What to read.
@@ -463,6 +471,7 @@ fn blank_row(id: String, file: &str, line: usize, opts: &Options) -> Row {
         embedding: None,
         file: file.to_string(),
         line,
+        attempts: 1,
     }
 }
 
@@ -766,12 +775,13 @@ pub fn read_results(source: &Source, opts: &Options) -> Result<Results, Error> {
         }
     }
     check_manifests(&manifests, &rows, &mut problems);
-    let rows = settle(rows, opts.inputs.as_deref(), &mut problems);
+    let rows = settle(rows, opts.inputs.as_deref(), opts.attempts, &mut problems);
     Ok(Results {
         rows,
         problems,
         manifests,
         schema: opts.schema.clone(),
+        attempts: opts.attempts,
     })
 }
 
@@ -843,13 +853,28 @@ impl std::hash::Hasher for FxHasher {
 
 type FxBuild = std::hash::BuildHasherDefault<FxHasher>;
 
-/// One row per record: duplicates reported (the best status kept), inputs joined.
-fn settle(rows: Vec<Row>, inputs: Option<&[String]>, problems: &mut Vec<Problem>) -> Vec<Row> {
+/// One row per record: duplicates reported (the best status kept), inputs joined. With
+/// `attempts`, repeats are expected: the best outcome is kept (the later line on a tie) and
+/// counted, not reported.
+fn settle(
+    rows: Vec<Row>,
+    inputs: Option<&[String]>,
+    attempts: bool,
+    problems: &mut Vec<Problem>,
+) -> Vec<Row> {
     let mut by_id: HashMap<String, usize, FxBuild> =
         HashMap::with_capacity_and_hasher(rows.len(), FxBuild::default());
     let mut kept: Vec<Row> = Vec::with_capacity(rows.len());
-    for r in rows {
+    for mut r in rows {
         if let Some(&i) = by_id.get(&r.record_id) {
+            if attempts {
+                let seen = kept[i].attempts + 1;
+                if r.status <= kept[i].status {
+                    kept[i] = r;
+                }
+                kept[i].attempts = seen;
+                continue;
+            }
             problems.push(Problem {
                 file: r.file.clone(),
                 line: r.line,
@@ -871,6 +896,7 @@ fn settle(rows: Vec<Row>, inputs: Option<&[String]>, problems: &mut Vec<Problem>
             }
             continue;
         }
+        r.attempts = 1;
         by_id.insert(r.record_id.clone(), kept.len());
         kept.push(r);
     }

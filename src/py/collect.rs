@@ -131,6 +131,9 @@ impl PyResults {
             col(&|r| r.record_id.as_str().into_bound_py_any(py))?,
         )?;
         d.set_item("status", col(&|r| r.status.name().into_bound_py_any(py))?)?;
+        if self.inner.attempts {
+            d.set_item("attempts", col(&|r| r.attempts.into_bound_py_any(py))?)?;
+        }
         d.set_item("text", col(&|r| r.text.as_deref().into_bound_py_any(py))?)?;
         for (i, f) in self.inner.schema.iter().enumerate() {
             d.set_item(
@@ -194,6 +197,11 @@ impl PyResults {
         };
         out.push(text("recordId", &|r| Some(r.record_id.as_str()))?);
         out.push(text("status", &|r| Some(r.status.name()))?);
+        if self.inner.attempts {
+            out.push(int_column(py, "attempts", rows, &|r| {
+                Some(u64::from(r.attempts))
+            })?);
+        }
         out.push(text("text", &|r| r.text.as_deref())?);
         for (i, f) in self.inner.schema.iter().enumerate() {
             let all_text = rows.iter().all(|r| {
@@ -348,7 +356,7 @@ fn parse_schema(py: Python<'_>, schema: Option<&Bound<'_, PyAny>>) -> PyResult<V
 
 /// Reads batch outputs (a `.jsonl.out` file, a folder of job folders, or bytes).
 #[pyfunction]
-#[pyo3(signature = (source, *, inputs = None, json = false, schema = None, prefill = None))]
+#[pyo3(signature = (source, *, inputs = None, json = false, schema = None, prefill = None, attempts = false))]
 pub fn read_results_core(
     py: Python<'_>,
     source: &Bound<'_, PyAny>,
@@ -356,6 +364,7 @@ pub fn read_results_core(
     json: bool,
     schema: Option<&Bound<'_, PyAny>>,
     prefill: Option<String>,
+    attempts: bool,
 ) -> PyResult<PyResults> {
     let src = if let Ok(b) = source.cast::<PyBytes>() {
         Source::Bytes(b.as_bytes().to_vec())
@@ -383,6 +392,7 @@ pub fn read_results_core(
         schema: parse_schema(py, schema)?,
         prefill,
         inputs,
+        attempts,
     };
     let inner = py
         .detach(|| collect::read_results(&src, &opts))

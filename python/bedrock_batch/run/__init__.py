@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import dataclasses
 import secrets
 import time
 from collections.abc import Coroutine, Mapping, Sequence
@@ -25,10 +26,16 @@ from typing import Any, TypeVar
 from .. import _core
 from ..aws import FINAL_STATES, Client
 from ..collect import CostReport, Results, cost_report
-from ..exceptions import InputError, LeaseHeldError, NotFoundError, RunMismatchError
+from ..exceptions import (
+    BudgetExceededError,
+    InputError,
+    LeaseHeldError,
+    NotFoundError,
+    RunMismatchError,
+)
 from ..pack import Prompt, Quotas
 from ._display import html_table
-from ._drive import Driver, default_cache, new_state
+from ._drive import Driver, Options, default_cache, new_state
 from ._plan import Plan, build, differences
 from ._store import FORMAT, Lease, Store
 
@@ -110,29 +117,47 @@ class RunStatus:
 
 
 class RunResults(Results):
-    """:class:`~bedrock_batch.Results` of a whole run, with a ``job`` column: the job each
-    record was sent in (empty for records never sent)."""
+    """:class:`~bedrock_batch.Results` of a whole run: each record's best outcome over its
+    attempts, with ``attempts`` and ``job`` (the job of that outcome, ``on-demand``, or empty
+    for a record never answered) columns; a record that will not be sent again says why in
+    ``error_message``."""
 
-    def __init__(self, core: Any, job_of: dict[str, str]) -> None:
+    def __init__(self, core: Any, jobs: dict[str, str], reasons: dict[str, str]) -> None:
         super().__init__(core)
-        self._job_of = job_of
+        self._jobs = jobs  # output folder name -> job name
+        self._reasons = reasons
+
+    def _job(self, file: str | None) -> str | None:
+        if not file:
+            return None
+        return self._jobs.get(Path(file).parent.name)
 
     def columns(self) -> dict[str, list[Any]]:
         cols = super().columns()
-        cols["job"] = [self._job_of.get(r) for r in cols["recordId"]]
-        return cols
+        out: dict[str, list[Any]] = {}
+        for k, v in cols.items():
+            out[k] = v
+            if k == "attempts":
+                out["job"] = [self._job(f) for f in cols["file"]]
+        for i, (rid, st) in enumerate(zip(cols["recordId"], cols["status"])):
+            if st != "succeeded" and rid in self._reasons:
+                out["error_message"][i] = self._reasons[rid]
+        return out
 
     def to_pandas(self) -> Any:
         df = super().to_pandas()
-        df.insert(2, "job", df["recordId"].map(self._job_of))
+        df.insert(df.columns.get_loc("attempts") + 1, "job", df["file"].map(self._job))
+        if self._reasons:
+            why = df["recordId"].map(self._reasons)
+            fix = why.notna() & (df["status"] != "succeeded")
+            df.loc[fix, "error_message"] = why[fix]
         return df
 
     def to_arrow(self) -> Any:
         import pyarrow as pa
 
-        t = super().to_arrow()
-        jobs = pa.array([self._job_of.get(r) for r in t.column("recordId").to_pylist()])
-        return t.add_column(2, "job", jobs)
+        df = self.to_pandas()
+        return pa.Table.from_pandas(df, preserve_index=False)
 
 
 class Run:
@@ -156,6 +181,24 @@ class Run:
         timeout_hours, tags, kms_key: for each job.
         poll_interval: seconds between passes while waiting.
         cache_dir: where outputs are downloaded (default: the user's cache folder).
+        retries: rounds of new jobs for the records that ended ``failed``, ``missing`` or
+            ``invalid_output`` with an error a retry can change (throttling, 5xx, a missing
+            answer, JSON that did not parse); validation errors are not sent again.
+        retry_max_tokens: answers cut at ``max_tokens`` are sent again with this limit (else
+            they are reported, not retried).
+        on_demand: what is left below the batch minimum (100 records) goes through the runtime
+            API (Converse or InvokeModel with the record's own body), ``on_demand_concurrency``
+            calls at a time; ``False``: those records end ``missing`` with the reason.
+        max_cost: dollars. ``plan()``/``start()`` raise ``BudgetExceededError`` when the
+            estimate is above it; during the run no job or on-demand call starts once spent +
+            committed + its estimate would pass it (the run pauses; resume with a higher one).
+        deadline: a datetime, or seconds from now: when the time left is less than what the
+            rest would take on demand (at ``on_demand_rate`` records per minute), running jobs
+            are stopped and the remainder goes on demand.
+        stall_timeout: seconds a job may go without processing a record before it is stopped
+            and its remainder sent again (default 6 hours).
+        calibrate: count the exact input tokens of a sample of ``calibration_sample`` records
+            with Bedrock's CountTokens at ``plan()`` and scale the estimate to them.
     """
 
     def __init__(
@@ -184,8 +227,29 @@ class Run:
         kms_key: str | None = None,
         poll_interval: float = 60.0,
         cache_dir: str | Path | None = None,
+        retries: int = 2,
+        retry_max_tokens: int | None = None,
+        on_demand: bool = True,
+        on_demand_concurrency: int = 4,
+        on_demand_rate: float | None = None,
+        max_cost: float | None = None,
+        deadline: Any = None,
+        stall_timeout: float = 6 * 3600.0,
+        calibrate: bool = False,
+        calibration_sample: int = 200,
     ) -> None:
         self.name = _check_name(name)
+        self.options = Options(
+            retries=int(retries),
+            retry_max_tokens=retry_max_tokens,
+            on_demand=bool(on_demand),
+            on_demand_concurrency=int(on_demand_concurrency),
+            on_demand_rate=on_demand_rate,
+            max_cost=max_cost,
+            deadline=_deadline(deadline),
+            stall_timeout=float(stall_timeout),
+        )
+        self._calibrate = (calibrate, int(calibration_sample))
         if not s3.startswith("s3://"):
             raise InputError(f"s3={s3!r} is not an S3 URI (s3://bucket/prefix/)")
         self.prefix = s3.rstrip("/") + "/" + name + "/"
@@ -264,8 +328,26 @@ class Run:
             assert self._meta is not None
             self._plan = Plan.from_json(self._meta["plan"])
             return self._plan
-        self._plan = build(self.name, **a)
-        return self._plan
+        plan = build(self.name, **a)
+        if self._calibrate[0]:
+            from ._calibrate import calibrate
+
+            run_sync(calibrate(plan, self._core, sample=self._calibrate[1]))
+        self._plan = plan
+        self._check_budget(plan)
+        return plan
+
+    def _check_budget(self, plan: Plan) -> None:
+        """``BudgetExceededError`` when the estimate is over ``max_cost`` (nothing uploaded)."""
+        cap = self.options.max_cost
+        if cap is None:
+            return
+        total = plan.estimated_cost(self.options.on_demand)
+        if total > cap:
+            raise BudgetExceededError(
+                f"run {self.name!r} is estimated at ${total:,.2f} ({plan.cost_words()}), above "
+                f"max_cost=${cap:,.2f}: nothing was uploaded or submitted"
+            )
 
     def _check_matches(self, plan: Plan) -> None:
         assert self._meta is not None
@@ -317,15 +399,20 @@ class Run:
                 state, etag = got
         else:
             state, etag = got
+        return self._driver(state, etag)
+
+    def _driver(self, state: dict[str, Any], etag: str) -> Driver:
+        assert self._meta is not None
         return Driver(
             core=self._core,
             client=self.client,
             store=self._store,
             meta=self._meta,
-            plan=plan,
+            plan=self.plan(),
             state=state,
             etag=etag,
             cache=self.cache / str(self._meta["run_id"]),
+            options=self.options,
         )
 
     async def _upload_inputs(self, plan: Plan, input_prefix: str) -> None:
@@ -357,6 +444,9 @@ class Run:
         bar = None
         try:
             driver = await self._open_driver(lease)
+            if driver.state.get("paused"):
+                driver.state["paused"] = None  # resumed: the budget is checked again
+                driver.dirty = True
             if before is not None:
                 before(driver)
                 driver.dirty = True
@@ -385,11 +475,13 @@ class Run:
 
     async def start_async(self) -> None:
         """Uploads the inputs and submits what the cap allows (a pilot first), then returns.
-        A run that exists is resumed, never started twice."""
+        A run that exists is resumed, never started twice (a stopped one goes on)."""
 
         def resume(d: Driver) -> None:
             d.state["stopped"] = False
 
+        if self._meta is None:
+            self.plan()  # the budget is checked before anything is uploaded
         await self._store.delete("stop.json")
         await self._drive(until_done=False, before=resume)
 
@@ -397,8 +489,10 @@ class Run:
         run_sync(self.start_async())
 
     async def wait_async(self, *, progress: bool = True, timeout: float | None = None) -> Run:
-        """Drives the run to its end: submits as the cap frees, collects jobs as they finish.
-        Raises ``PilotFailedError`` when the pilot's success rate is too low."""
+        """Drives the run to its end: submits as the cap frees, collects jobs as they finish,
+        sends what failed again and the remainder on demand. Raises ``PilotFailedError`` when
+        the pilot's success rate is too low, ``BudgetExceededError`` when the run pauses at
+        ``max_cost``."""
         await self._drive(until_done=True, progress=progress, timeout=timeout)
         return self
 
@@ -410,8 +504,7 @@ class Run:
         submitted until ``start()`` is called again. Works while another process drives the
         run: that process sees ``stop.json`` on its next pass and stops submitting."""
         await self._store.put("stop.json", {"requested": time.time()})
-        state = await self._read_state()
-        d = self._reader(state)
+        d = self._driver(await self._read_state(), "")
         await d.refresh()
         await d.stop_active()
         with contextlib.suppress(LeaseHeldError):
@@ -442,112 +535,179 @@ class Run:
         state = await self._store.get("state.json")
         return state[0] if state else new_state(self.plan())
 
-    def _reader(self, state: dict[str, Any]) -> Driver:
-        assert self._meta is not None
-        return Driver(
-            core=self._core,
-            client=self.client,
-            store=self._store,
-            meta=self._meta,
-            plan=Plan.from_json(self._meta["plan"]),
-            state=state,
-            etag="",
-            cache=self.cache / str(self._meta["run_id"]),
-        )
-
-    async def status_async(self) -> RunStatus:
-        """One row per shard: its job, state, record counts, tokens and cost."""
-        state = await self._read_state()
-        d = self._reader(state)
+    async def status_async(self, *, records: bool = False) -> RunStatus:
+        """One row per job attempt: shard, attempt, job, state, record counts, tokens, cost.
+        With ``records=True``, one row per record and attempt instead: its history (job,
+        round, status, error)."""
+        d = self._driver(await self._read_state(), "")
         await d.refresh()  # live counters, without writing the state
+        if records:
+            return await self._record_history(d)
         rows = []
         model = d.plan.model
-        for s in d.plan.shards:
-            att = d.current(s.shard) or {}
-            summ = att.get("summary") or {}
-            counts = att.get("counts") or {}
-            tin, tout = summ.get("input_tokens"), summ.get("output_tokens")
-            cost = None
-            if tin is not None:
-                est = _core.cost_estimate(model, summ["succeeded"], int(tin), int(tout or 0))
-                cost = est["batch_cost"]
+        for s in d.shards():
+            for att in d.attempts(s.shard) or [{}]:
+                summ = att.get("summary") or {}
+                counts = att.get("counts") or {}
+                tin, tout = summ.get("input_tokens"), summ.get("output_tokens")
+                cost = None
+                if tin is not None:
+                    est = _core.cost_estimate(model, summ["succeeded"], int(tin), int(tout or 0))
+                    cost = est["batch_cost"]
+                rows.append(
+                    {
+                        "shard": s.shard,
+                        "round": d.round_of(s.shard),
+                        "attempt": att.get("attempt"),
+                        "job_name": att.get("job_name"),
+                        "job_arn": att.get("job_arn"),
+                        "state": att.get("status") or ("creating" if att else "pending"),
+                        "records": s.records,
+                        "processed": counts.get("processed"),
+                        "succeeded": summ.get("succeeded", counts.get("success")),
+                        "failed": summ.get("failed", counts.get("error")),
+                        "invalid_output": summ.get("invalid_output"),
+                        "missing": summ.get("missing"),
+                        "input_tokens": tin,
+                        "output_tokens": tout,
+                        "batch_cost": cost,
+                        "message": att.get("message"),
+                    }
+                )
+        od = d.state["on_demand"]
+        if od.get("round") is not None:
+            answered = await d.answered_on_demand()
+            tin, tout = d.on_demand_tokens()
             rows.append(
                 {
-                    "shard": s.shard,
-                    "attempt": att.get("attempt"),
-                    "job_name": att.get("job_name"),
-                    "job_arn": att.get("job_arn"),
-                    "state": att.get("status") or ("creating" if att else "pending"),
-                    "records": s.records,
-                    "processed": counts.get("processed"),
-                    "succeeded": summ.get("succeeded", counts.get("success")),
-                    "failed": summ.get("failed", counts.get("error")),
-                    "invalid_output": summ.get("invalid_output"),
-                    "missing": summ.get("missing"),
+                    "shard": "on-demand",
+                    "round": od["round"],
+                    "attempt": None,
+                    "job_name": None,
+                    "job_arn": None,
+                    "state": "Completed" if od.get("done") else "InProgress",
+                    "records": len(od["ids"]),
+                    "processed": len(answered),
+                    "succeeded": None,
+                    "failed": None,
+                    "invalid_output": None,
+                    "missing": None,
                     "input_tokens": tin,
                     "output_tokens": tout,
-                    "batch_cost": cost,
-                    "message": att.get("message"),
+                    "batch_cost": None,
+                    "message": None,
                 }
             )
         processed, states = d.progress()
-        totals = {"records": d.plan.records, "processed": processed, "states": states}
+        totals = {
+            "records": d.plan.records,
+            "processed": processed,
+            "states": states,
+            "round": d.state["round"],
+            "paused": (d.state.get("paused") or {}).get("message"),
+            "deadline_hit": d.state["deadline_hit"],
+        }
         return RunStatus(self.name, rows, totals)
 
-    def status(self) -> RunStatus:
-        return run_sync(self.status_async())
+    async def _record_history(self, d: Driver) -> RunStatus:
+        rows: list[dict[str, Any]] = []
+        for s in d.shards():
+            for att in d.attempts(s.shard):
+                if not (att.get("job_arn") and att.get("status") in FINAL_STATES):
+                    continue
+                res = d.read(await d.download(s.shard, att), s.ids).columns()
+                for rid, st, code, msg in zip(
+                    res["recordId"], res["status"], res["error_code"], res["error_message"]
+                ):
+                    rows.append(
+                        {
+                            "recordId": rid,
+                            "round": d.round_of(s.shard),
+                            "job": att["job_name"],
+                            "status": st,
+                            "error_code": code,
+                            "error_message": msg,
+                        }
+                    )
+        od = d.state["on_demand"]
+        if od.get("round") is not None:
+            await d.download_on_demand()
+            folder = d.cache / "outputs" / "zz-on-demand"
+            if folder.exists() and any(folder.glob("*.jsonl.out")):
+                res = d.read(folder, list(od["ids"])).columns()
+                for rid, st, code, msg in zip(
+                    res["recordId"], res["status"], res["error_code"], res["error_message"]
+                ):
+                    rows.append(
+                        {
+                            "recordId": rid,
+                            "round": od["round"],
+                            "job": "on-demand",
+                            "status": st,
+                            "error_code": code,
+                            "error_message": msg,
+                        }
+                    )
+        totals = {"records": d.plan.records, "processed": len(rows), "states": {}}
+        return RunStatus(self.name, rows, totals)
+
+    def status(self, *, records: bool = False) -> RunStatus:
+        return run_sync(self.status_async(records=records))
 
     async def results_async(self) -> RunResults:
-        """Every input row exactly once: ``succeeded``, ``failed``, ``invalid_output`` or
-        ``missing`` (not sent, or not finished), the schema's fields and the job."""
-        state = await self._read_state()
-        d = self._reader(state)
-        job_of: dict[str, str] = {}
-        folders = []
-        for s in d.plan.shards:
-            att = d.current(s.shard)
-            if att is None:
-                continue
-            for i in s.ids:
-                job_of[i] = att["job_name"]
-            if att.get("job_arn") and att.get("status") in FINAL_STATES:
-                folders.append(await d.download(att))
-        # Every folder under the run's cache is one of its jobs (the cache is per run id).
-        root = d.cache / "outputs"
-        root.mkdir(parents=True, exist_ok=True)
-        if not folders:
-            (root / "none.jsonl.out").write_bytes(b"")
-        res = d.read(root, d.plan.ids)
-        return RunResults(res._core, job_of)
+        """Every input row exactly once, with its best outcome over every attempt
+        (``succeeded``, ``invalid_output``, ``failed``, ``missing``), ``attempts`` (how many
+        answers it had), the job of that outcome and the schema's fields. Records that will
+        not be sent again say why in ``error_message``."""
+        d = self._driver(await self._read_state(), "")
+        res = await d.outcomes()
+        jobs: dict[str, str] = {}
+        for s in d.shards():
+            for att in d.attempts(s.shard):
+                if att.get("job_arn"):
+                    jobs[d.job_folder(s.shard, att).name] = att["job_name"]
+        jobs["zz-on-demand"] = "on-demand"
+        return RunResults(res._core, jobs, dict(d.state["final"]))
 
     def results(self) -> RunResults:
         return run_sync(self.results_async())
 
     async def cost_report_async(self, *, on_demand_rate: float | None = None) -> CostReport:
-        """Tokens and cost at batch and on-demand prices across all jobs, and throughput."""
-        state = await self._read_state()
-        d = self._reader(state)
+        """Tokens and cost at batch and on-demand prices across all jobs and on-demand calls
+        (``batch_part`` and ``on_demand_part`` say what each cost), and throughput."""
+        d = self._driver(await self._read_state(), "")
+        await d.download_on_demand()
         tin = tout = ok = 0
         starts, ends = [], []
-        for s in d.plan.shards:
-            att = d.current(s.shard)
-            if not att or not att.get("summary"):
-                continue
-            summ = att["summary"]
-            tin += int(summ["input_tokens"])
-            tout += int(summ["output_tokens"])
-            ok += int(summ["succeeded"]) + int(summ["invalid_output"])
-            if att.get("submitted_at"):
-                starts.append(float(att["submitted_at"]))
-            if att.get("ended_at"):
-                ends.append(float(att["ended_at"]))
+        for s in d.shards():
+            for att in d.attempts(s.shard):
+                summ = att.get("summary")
+                if not summ:
+                    continue
+                tin += int(summ["input_tokens"])
+                tout += int(summ["output_tokens"])
+                ok += int(summ["succeeded"]) + int(summ["invalid_output"])
+                if att.get("submitted_at"):
+                    starts.append(float(att["submitted_at"]))
+                if att.get("ended_at"):
+                    ends.append(float(att["ended_at"]))
+        od_in, od_out = d.on_demand_tokens()
         manifest = {"inputTokenCount": tin, "outputTokenCount": tout, "successRecordCount": ok}
-        return cost_report(
+        report = cost_report(
             manifest,
             model=d.plan.model,
             started=min(starts) if starts else None,
             finished=max(ends) if ends else None,
             on_demand_rate=on_demand_rate,
+        )
+        spent = d.spent()
+        return dataclasses.replace(
+            report,
+            input_tokens=tin + od_in,
+            output_tokens=tout + od_out,
+            batch_part=spent["batch"],
+            on_demand_part=spent["on_demand"],
+            on_demand_tokens=(od_in, od_out),
         )
 
     def cost_report(self, *, on_demand_rate: float | None = None) -> CostReport:
@@ -558,6 +718,23 @@ class Run:
             return self.status()._repr_html_()
         except Exception as e:  # a notebook cell should show something, not a traceback
             return f"<p>{self!r}: {e}</p>"
+
+
+def _deadline(value: Any) -> float | None:
+    """Epoch seconds of a deadline given as a datetime, a timedelta or seconds from now."""
+    import datetime as dt
+
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            value = value.astimezone()
+        return float(value.timestamp())
+    if isinstance(value, dt.timedelta):
+        return time.time() + value.total_seconds()
+    if isinstance(value, (int, float)):
+        return time.time() + float(value)
+    raise InputError(f"deadline must be a datetime, a timedelta or seconds, got {value!r}")
 
 
 def _bar(d: Driver) -> Any:

@@ -136,6 +136,33 @@ class Plan:
             estimate=dict(d.get("estimate") or {}),
         )
 
+    def estimated_cost(self, on_demand: bool = True) -> float:
+        """Dollars: every record in batch, plus (with ``on_demand``) the worst remainder on
+        demand, one record short of the batch minimum. Input tokens are scaled by the
+        calibration when ``plan()`` calibrated."""
+        e = self.estimate
+        factor = float(e.get("calibration", {}).get("factor", 1.0))
+        pin, pout = e.get("price_input_per_mtok"), e.get("price_output_per_mtok")
+        if pin is None or pout is None:
+            return 0.0  # no price known: nothing to hold the budget to
+        tin = float(e.get("input_tokens") or 0) * factor
+        tout = float(e.get("output_tokens") or 0)
+        on_demand_all = (tin * float(pin) + tout * float(pout)) / 1e6
+        rest = 0.0
+        if on_demand and self.records:
+            low = int(self.spec["quotas"]["min_records_per_job"]) - 1
+            rest = on_demand_all / self.records * min(low, self.records)
+        return on_demand_all / 2 + rest
+
+    def cost_words(self) -> str:
+        e = self.estimate
+        parts = [f"${float(e.get('batch_cost') or 0):,.2f} in batch at the heuristic's tokens"]
+        cal = e.get("calibration")
+        if cal:
+            parts.append(f"input tokens x{cal['factor']:.3f} from CountTokens")
+        parts.append("plus the worst remainder below the batch minimum on demand")
+        return ", ".join(parts)
+
     def rows(self) -> list[dict[str, Any]]:
         """One row per shard: shard, records, bytes, input_tokens, files."""
         return [
@@ -164,6 +191,14 @@ class Plan:
             f"~{e.get('input_tokens', 0):,} input tokens, "
             f"up to {e.get('output_tokens', 0):,} output",
         ]
+        cal = e.get("calibration")
+        if cal:
+            lines.append(
+                f"calibrated with CountTokens on {cal['sample']} records: "
+                f"~{cal['input_tokens']:,} input tokens (the heuristic was off by "
+                f"{cal['heuristic_error']:.1%} on the sample; a total's measured error "
+                f"{cal['error']:.1%})"
+            )
         if e.get("batch_cost") is not None:
             lines.append(
                 f"estimated ${e['batch_cost']:,.2f} in batch "
