@@ -316,3 +316,87 @@ def test_stop_keeps_what_finished_and_start_goes_on(
         assert names == ["r1-s0001-a0", "s0001-a0", "s0002-a0", "s0003-a0"], names
         final = run.results().to_pandas()
         assert len(final) == 600 and set(final["status"]) == {"succeeded"}
+
+
+def test_a_pilot_bigger_than_a_job_is_several_pilot_jobs(
+    emu: Emulator, articles: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    source = rows(articles, 700, "p")
+    run = make(emu, "bigpilot", source, tmp_path, pilot=300)
+    plan = run.plan()
+    assert [s.shard for s in plan.shards][:2] == ["pilot", "pilot-2"]
+    assert plan.shards[0].records + plan.shards[1].records == 300
+    run.start()
+    started = {j["jobName"].rsplit("-", 2)[-2] for j in jobs_of(emu, "bigpilot-")}
+    assert started == {"pilot", "2"} or started == {"pilot", "pilot-2"} or len(started) == 2
+    run.wait(progress=False, timeout=120)
+    df = run.results().to_pandas()
+    assert len(df) == 700 and set(df["status"]) == {"succeeded"}
+
+
+def test_progress_without_tqdm_and_sync_calls_in_a_running_loop(
+    emu: Emulator, articles: list[dict[str, Any]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+    run = make(emu, "notqdm", rows(articles, 200, "q"), tmp_path)
+
+    async def in_a_notebook() -> None:
+        asyncio.get_running_loop()
+        run.start()
+        run.wait(timeout=60)  # progress=True by default: no bar without tqdm, no error
+
+    asyncio.run(in_a_notebook())
+    assert len(run.results()) == 200
+
+
+def test_interrupting_a_sync_call_in_a_running_loop_cleans_up() -> None:
+    import _thread
+    import asyncio
+    import threading
+
+    from bedrock_batch.run import run_sync
+
+    cleaned = threading.Event()
+
+    async def long() -> None:
+        try:
+            await asyncio.sleep(30)
+        finally:
+            cleaned.set()
+
+    async def in_a_notebook() -> None:
+        threading.Timer(0.3, _thread.interrupt_main).start()
+        with pytest.raises(KeyboardInterrupt):
+            run_sync(long())
+
+    # A loop as Jupyter's kernel runs it: Ctrl-C raises KeyboardInterrupt in the cell (asyncio.run
+    # would turn it into a cancellation of its own task instead).
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(in_a_notebook())
+    finally:
+        loop.close()
+    assert cleaned.is_set(), "the interrupted coroutine's cleanup ran before the interrupt"
+
+
+def test_source_files_with_bad_bytes_name_the_line(tmp_path: Path) -> None:
+    from bedrock_batch.run._config import read_source
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_bytes(b'{"id": "a"}\n{"id": "\xff"}\n')
+    with pytest.raises(InputError, match=r"bad.jsonl:2: not UTF-8"):
+        read_source(bad)
+    bom = tmp_path / "bom.jsonl"
+    bom.write_bytes(b'\xef\xbb\xbf{"id": "a"}\n')
+    assert read_source(bom) == [{"id": "a"}]
+    csv_bad = tmp_path / "bad.csv"
+    csv_bad.write_bytes(b'id,content\na,"x\n')
+    with pytest.raises(InputError, match=r"bad.csv:\d+: not valid CSV"):
+        read_source(csv_bad)
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes(b"id,content\na,caf\xe9\n")
+    with pytest.raises(InputError, match=r"latin\.csv: not UTF-8"):
+        read_source(latin)

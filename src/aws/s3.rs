@@ -107,8 +107,9 @@ type Started = std::sync::Mutex<Vec<(String, String)>>;
 
 impl Client {
     /// Uploads one file to `bucket/key`; parts in parallel above [`MULTIPART_THRESHOLD`]. The
-    /// ETag S3 returns is checked against the MD5 computed here. The key is noted in `started`
-    /// before the first request.
+    /// ETag S3 returns is checked against the MD5 computed here. A key that held no object
+    /// is noted in `started` before the first request (an interrupted upload removes only
+    /// what it created, never an object that was there before).
     async fn upload_file(
         &self,
         path: &Path,
@@ -116,8 +117,18 @@ impl Client {
         key: &str,
         started: &Started,
     ) -> Result<Uploaded, Error> {
-        if let Ok(mut s) = started.lock() {
-            s.push((bucket.to_string(), key.to_string()));
+        let existed = self
+            .s3
+            .head_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .is_ok();
+        if !existed {
+            if let Ok(mut s) = started.lock() {
+                s.push((bucket.to_string(), key.to_string()));
+            }
         }
         let size = tokio::fs::metadata(path)
             .await
@@ -266,8 +277,9 @@ impl Client {
     /// Uploads a file, or every file under a folder (keys keep the relative paths), to `uri`.
     ///
     /// When `cancel` fires, the requests in flight are dropped and every object the upload
-    /// started is removed: finished objects deleted, multipart uploads aborted (twice, a short
-    /// while apart, for requests the server was still completing), then `Interrupted`.
+    /// created is removed: finished objects deleted, multipart uploads aborted (twice, a short
+    /// while apart, for requests the server was still completing), then `Interrupted`. Keys
+    /// that held an object before the upload are left (possibly overwritten).
     pub async fn upload(
         &self,
         local: &Path,

@@ -18,6 +18,7 @@ import concurrent.futures
 import contextlib
 import dataclasses
 import secrets
+import threading
 import time
 from collections.abc import Coroutine, Mapping, Sequence
 from pathlib import Path
@@ -46,13 +47,41 @@ T = TypeVar("T")
 
 def run_sync(coro: Coroutine[Any, Any, T]) -> T:
     """Runs a coroutine to its end from sync code, also inside a running event loop (Jupyter),
-    where it runs on a thread of its own."""
+    where it runs on a daemon thread with a loop of its own. Interrupting the caller (Ctrl-C,
+    a notebook's interrupt) cancels the coroutine there and waits for its cleanup (a run
+    releases its lease) before the ``KeyboardInterrupt`` goes on."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
         return asyncio.run(coro)
-    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="bb-run") as pool:
-        return pool.submit(asyncio.run, coro).result()
+    loop = asyncio.new_event_loop()
+    task: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+    def main() -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            work = loop.create_task(coro)
+            task.set_running_or_notify_cancel()
+            setattr(task, "_bb_task", work)  # noqa: B010 - read by the interrupt below
+            try:
+                task.set_result(loop.run_until_complete(work))
+            except BaseException as e:  # the caller re-raises it
+                task.set_exception(e)
+        finally:
+            loop.close()
+
+    thread = threading.Thread(target=main, name="bb-run", daemon=True)
+    thread.start()
+    try:
+        while True:  # woken often, so that an interrupt is seen at once
+            with contextlib.suppress(concurrent.futures.TimeoutError):
+                return task.result(timeout=0.1)
+    except KeyboardInterrupt:
+        work = getattr(task, "_bb_task", None)
+        if work is not None:
+            loop.call_soon_threadsafe(work.cancel)
+        thread.join(timeout=30)
+        raise
 
 
 def _split_uri(uri: str) -> tuple[str, str]:
@@ -364,6 +393,13 @@ class Run:
     async def _open_driver(self, lease: Lease) -> Driver:
         """Creates the run's objects on first use (uploading the inputs), else reads them."""
         if self._meta is None:
+            # Another process may have started the run since this object was made: look again
+            # under the lease, before anything is uploaded over its inputs.
+            got = await self._store.get("run.json")
+            if got is not None:
+                self._meta = got[0]
+                self._check_matches(self.plan())
+        if self._meta is None:
             plan = self.plan()
             if plan.validation is not None and not plan.validation.ok:
                 plan.validation.raise_for_errors()
@@ -435,6 +471,7 @@ class Run:
         progress: bool = False,
         timeout: float | None = None,
         before: Any = None,
+        clear_stop: bool = False,
     ) -> Driver:
         """Holds the lease (renewed in the background) while passes run: one pass, or passes
         every ``poll_interval`` until the run is done."""
@@ -443,6 +480,8 @@ class Run:
         beat = asyncio.ensure_future(lease.keep())
         bar = None
         try:
+            if clear_stop:
+                await self._store.delete("stop.json")  # start() goes on after a stop()
             driver = await self._open_driver(lease)
             if driver.state.get("paused"):
                 driver.state["paused"] = None  # resumed: the budget is checked again
@@ -455,7 +494,7 @@ class Run:
             if progress:
                 bar = _bar(driver)
             while True:
-                lease.check()
+                lease.check(beat)
                 done = await driver.step(cap)
                 if bar is not None:
                     _tick(bar, driver)
@@ -464,11 +503,13 @@ class Run:
                 if deadline is not None and time.monotonic() > deadline:
                     raise TimeoutError(f"run {self.name!r} is not done after {timeout} s")
                 wait = self.poll_interval
-                if driver.hold_until:
+                if driver.hold_until > time.monotonic():
                     wait = min(wait, max(0.05, driver.hold_until - time.monotonic()))
                 await asyncio.sleep(wait)
         finally:
             beat.cancel()
+            with contextlib.suppress(BaseException):
+                await beat  # a renewal in flight ends before the lease is released
             if bar is not None:
                 bar.close()
             await lease.release()
@@ -481,9 +522,8 @@ class Run:
             d.state["stopped"] = False
 
         if self._meta is None:
-            self.plan()  # the budget is checked before anything is uploaded
-        await self._store.delete("stop.json")
-        await self._drive(until_done=False, before=resume)
+            self._check_budget(self.plan())  # before anything is uploaded
+        await self._drive(until_done=False, before=resume, clear_stop=True)
 
     def start(self) -> None:
         run_sync(self.start_async())
@@ -738,8 +778,12 @@ def _deadline(value: Any) -> float | None:
 
 
 def _bar(d: Driver) -> Any:
-    from tqdm.auto import tqdm
-
+    """One bar over the run's records (tqdm's, in a notebook or a terminal), or none when
+    tqdm is not installed (the ``progress`` extra)."""
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return None
     return tqdm(total=d.plan.records, unit="rec", desc=d.plan.name)
 
 

@@ -150,8 +150,15 @@ def read_source(path: Path) -> Any:
         raise InputError(f"source {path}: no such file")
     if suffix in (".jsonl", ".ndjson"):
         rows = []
-        with open(path, encoding="utf-8") as f:
-            for n, line in enumerate(f, 1):
+        with open(path, "rb") as fb:
+            for n, raw in enumerate(fb, 1):
+                try:
+                    line = raw.decode("utf-8-sig" if n == 1 else "utf-8")
+                except UnicodeDecodeError as e:
+                    raise InputError(
+                        f"{path}:{n}: not UTF-8 (byte {e.start} is 0x{raw[e.start]:02x}); save "
+                        "the file as UTF-8"
+                    ) from None
                 if not line.strip():
                     continue
                 try:
@@ -164,8 +171,17 @@ def read_source(path: Path) -> Any:
         return rows
     if suffix == ".csv":
         csv.field_size_limit(1 << 30)
-        with open(path, encoding="utf-8", newline="") as f:
-            return list(csv.DictReader(f))
+        try:
+            with open(path, encoding="utf-8-sig", newline="") as f:
+                reader = csv.DictReader(f, strict=True)
+                return list(reader)
+        except UnicodeDecodeError as e:
+            raise InputError(
+                f"{path}: not UTF-8 (byte {e.start} of the text read is 0x{e.object[e.start]:02x}"
+                "); save the file as UTF-8"
+            ) from None
+        except csv.Error as e:
+            raise InputError(f"{path}:{reader.line_num}: not valid CSV: {e}") from None
     if suffix == ".parquet":
         try:
             import pyarrow.parquet as pq

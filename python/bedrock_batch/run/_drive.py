@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 import time
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -233,17 +234,24 @@ class Driver:
         return self.cache / "outputs" / shard / f"a{int(att['attempt']):02d}-{job_id}"
 
     async def download(self, shard: str, att: dict[str, Any]) -> Path:
-        """The job's outputs in the local cache, downloaded once (a marker says complete)."""
+        """The job's outputs in the local cache, downloaded once. They land in a temporary
+        folder renamed into place when complete, so a folder under ``outputs/`` is always
+        whole, whoever else (a reader, a crashed driver) uses the cache."""
         folder = self.job_folder(shard, att)
-        if not (folder / ".complete").exists():
-            if folder.exists():
-                shutil.rmtree(folder)
-            job_id = str(att["job_arn"]).rsplit("/", 1)[-1]
-            await self.core.download_async(f"{self.meta['output_prefix']}{job_id}/", str(folder))
-            folder.mkdir(parents=True, exist_ok=True)
-            if not any(folder.rglob("*.jsonl.out")):
-                (folder / "none.jsonl.out").write_bytes(b"")  # the job wrote nothing
-            (folder / ".complete").write_bytes(b"")
+        if folder.exists():
+            return folder
+        tmp = self.cache / "tmp" / f"{folder.name}-{uuid.uuid4().hex[:8]}"
+        job_id = str(att["job_arn"]).rsplit("/", 1)[-1]
+        try:
+            await self.core.download_async(f"{self.meta['output_prefix']}{job_id}/", str(tmp))
+            tmp.mkdir(parents=True, exist_ok=True)
+            if not any(tmp.rglob("*.jsonl.out")):
+                (tmp / "none.jsonl.out").write_bytes(b"")  # the job wrote nothing
+            folder.parent.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(OSError):  # another process put it there first
+                os.rename(tmp, folder)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
         return folder
 
     def read(self, folder: Path, ids: list[str], *, attempts: bool = False) -> Results:
@@ -365,25 +373,30 @@ class Driver:
     def pilot_gate(self) -> bool:
         """True when the shards after the pilot may be submitted; raises when the pilot's
         success rate is too low (and it was not approved)."""
-        if not self.plan.shards or self.plan.shards[0].shard != PILOT:
+        pilots = [s for s in self.plan.shards if is_pilot(s.shard)]
+        if not pilots:
             return True
-        att = self.current(PILOT)
-        if att is None or not att.get("collected"):
+        atts = [self.current(s.shard) for s in pilots]
+        if any(a is None or not a.get("collected") for a in atts):
             return False
         if self.state["pilot"].get("approved"):
             return True
-        s = att["summary"]
-        records = self.shard_plan(PILOT).records
-        rate = s["succeeded"] / records if records else 0.0
-        need = float(self.plan.spec.get("pilot_min_success") or 0.95)
+        succeeded = sum(int(a["summary"]["succeeded"]) for a in atts if a)
+        records = sum(s.records for s in pilots)
+        rate = succeeded / records if records else 0.0
+        got = self.plan.spec.get("pilot_min_success")
+        need = 0.95 if got is None else float(got)
         if rate >= need:
             return True
-        res = self.read(self.job_folder(PILOT, att), self.shard_plan(PILOT).ids)
+        att = atts[0]
+        assert att is not None
+        res = self.read(self.job_folder(pilots[0].shard, att), pilots[0].ids)
+        names = ", ".join(f"{a['job_name']} ({a.get('status')})" for a in atts if a)
         raise PilotFailedError(
-            f"the pilot job {att['job_name']} ({att.get('status')}) succeeded on "
-            f"{s['succeeded']} of {records} records ({rate:.1%}), below pilot_min_success="
-            f"{need:.0%}; the rest of the run waits. {_problems(res, att)} Fix the prompt or "
-            "model (a new run), or call run.approve_pilot() to go on."
+            f"the pilot {names} succeeded on {succeeded} of {records} records ({rate:.1%}), "
+            f"below pilot_min_success={need:.0%}; the rest of the run waits. "
+            f"{_problems(res, att)} Fix the prompt or model (a new run), or call "
+            "run.approve_pilot() to go on."
         )
 
     def pending(self) -> list[ShardPlan]:
@@ -422,7 +435,7 @@ class Driver:
         if not todo:
             return
         if not self.pilot_gate():
-            todo = [s for s in todo if s.shard == PILOT]
+            todo = [s for s in todo if is_pilot(s.shard)]
         if not todo:
             return
         # The cap counts every job of this foundation model in the account, ours included
@@ -477,10 +490,17 @@ class Driver:
             self.backoff = min(max(self.backoff * 2, 1.0), 300.0)
             self.hold_until = time.monotonic() + self.backoff
             return False
-        except ConflictError:
+        except ConflictError as e:
             # A job of this name is running already (created by a pass that died before it
-            # recorded it): the next listing adopts it.
-            arn = None
+            # recorded it): adopt it now, or say why not.
+            listed = await self.core.list_jobs_async(name_contains=att["job_name"])
+            found = [j for j in listed if j.get("job_name") == att["job_name"]]
+            if not found:
+                raise ConflictError(
+                    f"creating the job of shard {shard.shard} ({att['job_name']}): {e}; no job "
+                    "of that name is listed, so it cannot be adopted"
+                ) from None
+            arn = found[0]["job_arn"]
         except (AccessDeniedError, AwsValidationError) as e:
             raise type(e)(f"creating the job of shard {shard.shard}: {e}") from None
         self.backoff = 0.0
@@ -642,13 +662,17 @@ class Driver:
             folder = self.plan_folder(shard)
             if folder is None:
                 folder = self.cache / "inputs" / shard
-                if not (folder / ".complete").exists():
-                    if folder.exists():
-                        shutil.rmtree(folder)
-                    await self.core.download_async(
-                        f"{self.meta['input_prefix']}{shard}/", str(folder)
-                    )
-                    (folder / ".complete").write_bytes(b"")
+                if not folder.exists():
+                    tmp = self.cache / "tmp" / f"inputs-{shard}-{uuid.uuid4().hex[:8]}"
+                    try:
+                        await self.core.download_async(
+                            f"{self.meta['input_prefix']}{shard}/", str(tmp)
+                        )
+                        folder.parent.mkdir(parents=True, exist_ok=True)
+                        with contextlib.suppress(OSError):
+                            os.rename(tmp, folder)
+                    finally:
+                        shutil.rmtree(tmp, ignore_errors=True)
             for f in sorted(folder.glob("*.jsonl")):
                 with open(f, encoding="utf-8") as fh:
                     for line in fh:
@@ -803,12 +827,25 @@ class Driver:
                 await self.core.put_object_async(key, body)
                 od["chunks"] = seq
 
+        # Small remainders are written answer by answer; large ones (a deadline's) in chunks.
+        every = 1 if len(todo) <= 200 else 25
+
         async def one(rid: str) -> None:
             rec = lines[rid]
             mi = rec["modelInput"]
             if rid in bigger and self.opt.retry_max_tokens:
                 mi = with_max_tokens(mi, self.opt.retry_max_tokens)
             body = json.dumps(mi, ensure_ascii=False).encode()
+            out: dict[str, Any] = {"recordId": rid, "modelInput": mi}
+            for _ in range(3):  # an answer that is not the JSON asked for is asked again
+                out = await ask(rid, mi, body)
+                if self.answer_ok(out):
+                    break
+            written.append(out)
+            if len(written) >= every:
+                await flush()
+
+        async def ask(rid: str, mi: dict[str, Any], body: bytes) -> dict[str, Any]:
             out: dict[str, Any] = {"recordId": rid, "modelInput": mi}
             async with sem:
                 delay = 1.0
@@ -833,9 +870,7 @@ class Driver:
                         break
                 else:
                     out["error"] = {"errorCode": "ThrottlingException", "errorMessage": "throttled"}
-            written.append(out)
-            if len(written) >= 25:
-                await flush()
+            return out
 
         tasks = [asyncio.ensure_future(one(i)) for i in todo if i in lines]
         try:
@@ -847,6 +882,23 @@ class Driver:
         od["done"] = True
         self.dirty = True
         await self.save()
+
+    def answer_ok(self, out: dict[str, Any]) -> bool:
+        """Whether an on-demand answer is final: an error, or an answer collect reads as
+        succeeded (or cut at max_tokens, which asking again would not change)."""
+        if "modelOutput" not in out:
+            return True
+        line = (json.dumps(out, ensure_ascii=False) + "\n").encode()
+        spec = self.plan.spec
+        if not (spec.get("schema") or spec.get("json")):
+            return True
+        res = read_results(
+            line,
+            json=bool(spec.get("json")),
+            schema=spec.get("schema"),
+            prefill=spec["prompt"].get("prefill"),
+        ).columns()
+        return res["status"][0] != "invalid_output" or res["stop_reason"][0] in TRUNCATED
 
     # --- the deadline -------------------------------------------------------------------------
 
@@ -987,6 +1039,10 @@ class Driver:
             else:
                 done += int((att.get("counts") or {}).get("processed") or 0)
         return done, states
+
+
+def is_pilot(shard: str) -> bool:
+    return shard == PILOT or shard.startswith(PILOT + "-")
 
 
 def with_max_tokens(mi: dict[str, Any], n: int) -> dict[str, Any]:

@@ -109,7 +109,11 @@ class Plan:
             "ids": digest(self.ids),
             "prompt": digest(self.spec["prompt"], self.spec.get("clean"), self.spec.get("extra")),
             "model": digest(self.model, self.invocation),
-            "quotas": digest(self.spec["quotas"], self.spec.get("pilot")),
+            # The cap of concurrent jobs may change on resume: it does not change the shards.
+            "quotas": digest(
+                {k: v for k, v in self.spec["quotas"].items() if k != "max_concurrent_jobs"},
+                self.spec.get("pilot"),
+            ),
             "content": digest([[f["md5"] for f in s.files] for s in self.shards]),
         }
 
@@ -267,48 +271,11 @@ def build(
             "min_records_per_job): run so few records on demand instead"
         )
     root = Path(tempfile.mkdtemp(prefix="bb-run-"))
-    parts: list[tuple[str, Records, Path]] = []
-    if pilot:
-        size = max(int(pilot), low)
-        if n - size < low:
-            size = n  # what would be left is below the batch minimum: one job is the pilot
-        head = recs.exclude(ids[size:])
-        parts.append((PILOT, head, root / PILOT))
-        rest = recs.exclude(ids[:size]) if size < n else None
-    else:
-        rest = recs
-    if rest is not None:
-        parts.append(("s", rest, root / "rest"))
-    shards: list[ShardPlan] = []
-    for kind, part, folder in parts:
-        written = part.write(folder, quotas=quotas)
-        part_ids = part.ids
-        at = 0
-        by_job: dict[int, list[Any]] = {}
-        for s in written:
-            by_job.setdefault(s.job, []).append(s)
-        for job, files in sorted(by_job.items()):
-            count = sum(f.records for f in files)
-            shard = PILOT if kind == PILOT else f"s{job:04d}"
-            shards.append(
-                ShardPlan(
-                    shard=shard,
-                    ids=part_ids[at : at + count],
-                    files=[
-                        {
-                            "name": f.path.name,
-                            "records": f.records,
-                            "bytes": f.bytes,
-                            "input_tokens": f.input_tokens,
-                            "md5": hashlib.md5(f.path.read_bytes()).hexdigest(),
-                        }
-                        for f in files
-                    ],
-                    folder=files[0].job_dir,
-                )
-            )
-            at += count
-    report = validate(root, model=model, quotas=quotas, family=family)
+    try:
+        shards, report = _write(root, recs, ids, n, low, pilot, quotas, model, family)
+    except BaseException:
+        shutil.rmtree(root, ignore_errors=True)  # a failed plan leaves no copy of the corpus
+        raise
     est = dict(recs.estimate(output_tokens=output_tokens))
     spec = {
         "prompt": prompt_spec(prompt),
@@ -351,3 +318,61 @@ def differences(stored: Mapping[str, str], fresh: Mapping[str, str]) -> list[str
         "content": "the records' content (the source's text changed)",
     }
     return [words[k] for k in words if stored.get(k) != fresh.get(k)]
+
+
+def _write(
+    root: Path,
+    recs: Records,
+    ids: list[str],
+    n: int,
+    low: int,
+    pilot: int | None,
+    quotas: Quotas,
+    model: str,
+    family: str | None,
+) -> tuple[list[ShardPlan], ValidationReport]:
+    """Writes the shards under ``root`` (the pilot's first) and validates them."""
+    parts: list[tuple[str, Records, Path]] = []
+    if pilot:
+        size = max(int(pilot), low)
+        if n - size < low:
+            size = n  # what would be left is below the batch minimum: one job is the pilot
+        head = recs.exclude(ids[size:])
+        parts.append((PILOT, head, root / PILOT))
+        rest = recs.exclude(ids[:size]) if size < n else None
+    else:
+        rest = recs
+    if rest is not None:
+        parts.append(("s", rest, root / "rest"))
+    shards: list[ShardPlan] = []
+    for kind, part, folder in parts:
+        written = part.write(folder, quotas=quotas)
+        part_ids = part.ids
+        at = 0
+        by_job: dict[int, list[Any]] = {}
+        for s in written:
+            by_job.setdefault(s.job, []).append(s)
+        for job, files in sorted(by_job.items()):
+            count = sum(f.records for f in files)
+            shard = f"s{job:04d}"
+            if kind == PILOT:  # a pilot too big for one job is several: pilot, pilot-2, ...
+                shard = PILOT if job == 1 else f"{PILOT}-{job}"
+            shards.append(
+                ShardPlan(
+                    shard=shard,
+                    ids=part_ids[at : at + count],
+                    files=[
+                        {
+                            "name": f.path.name,
+                            "records": f.records,
+                            "bytes": f.bytes,
+                            "input_tokens": f.input_tokens,
+                            "md5": hashlib.md5(f.path.read_bytes()).hexdigest(),
+                        }
+                        for f in files
+                    ],
+                    folder=files[0].job_dir,
+                )
+            )
+            at += count
+    return shards, validate(root, model=model, quotas=quotas, family=family)
