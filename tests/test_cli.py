@@ -87,7 +87,7 @@ def test_init_plan_run_status_results_stop(
     assert example["pilot"] == 1000 and "{content}" in example["prompt"]["user"]
     assert main(["init", str(tmp_path / "example.toml")]) == 2  # no overwrite without --force
     assert "exists" in capsys.readouterr().err
-    with bb.emulator.start(time_scale=0.01, error_rate=0.05) as emu:
+    with bb.emulator.start(time_scale=0.01, invalid_input_rate=0.05) as emu:
         emu.create_bucket("bb-cli")
         with open(tmp_path / "posts.jsonl", "w", encoding="utf-8") as f:
             for i in range(400):

@@ -1,7 +1,9 @@
 """The emulator's knobs for driving many jobs: the per-model concurrent-jobs quota, the list
 filters, ARN model ids, the ``bedrock-batch emulator`` command, the emulator in its own process
-(outliving the clients a test kills) and ``time_scale=0``. Everything goes over real HTTP on
-loopback, through boto3, our client or SigV4-signed requests of our own."""
+(outliving the clients a test kills) and ``time_scale=0``; the runtime API (InvokeModel,
+Converse, CountTokens), the faults drawn per attempt or per record, the per-job outcomes and the
+counters. Everything goes over real HTTP on loopback, through boto3, our client or
+SigV4-signed requests of our own."""
 
 from __future__ import annotations
 
@@ -26,8 +28,8 @@ from botocore.exceptions import ClientError
 
 import bedrock_batch as bb
 from bedrock_batch.cli import main as cli_main
-from bedrock_batch.emulator import Emulator, EmulatorClients, _unit_hash, model_arn
-from bedrock_batch.emulator._model import error_status
+from bedrock_batch.emulator import Emulator, EmulatorClients, _draw, model_arn
+from bedrock_batch.emulator._model import RUNTIME, error_status
 from bedrock_batch.exceptions import BedrockBatchError, QuotaExceededError
 
 BASE = "anthropic.claude-haiku-4-5-20251001-v1:0"
@@ -77,7 +79,7 @@ def upload(emu: EmulatorClients, folder: Path, name: str) -> None:
 
 
 def signed(
-    emu: EmulatorClients, method: str, path: str, body: dict[str, Any] | None = None
+    emu: EmulatorClients, method: str, path: str, body: dict[str, Any] | bytes | None = None
 ) -> tuple[int, dict[str, str], dict[str, Any]]:
     """A SigV4-signed Bedrock request with no SDK between us and the wire: the status, the
     headers (lower-case names) and the JSON body."""
@@ -85,7 +87,11 @@ def signed(
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials
 
-    data = json.dumps(body).encode() if body is not None else None
+    data = (
+        body
+        if isinstance(body, bytes)
+        else (json.dumps(body).encode() if body is not None else None)
+    )
     headers = {"Content-Type": "application/json"} if data else {}
     req = AWSRequest(method=method, url=emu.endpoint_url + path, data=data, headers=headers)
     SigV4Auth(Credentials("testing", "testing"), "bedrock", emu.region).add_auth(req)
@@ -444,9 +450,10 @@ def test_spawn_passes_every_knob(tmp_path: Path) -> None:
         lines = output_lines(emu, half)
         done = [line["recordId"] for line in lines]
         failed = {line["recordId"] for line in lines if "error" in line}
-        # error_rate and seed choose the failing records; another seed would choose others.
-        assert failed == {r for r in done if _unit_hash(7, r) < 0.5}
-        assert failed != {r for r in done if _unit_hash(0, r) < 0.5}
+        # error_rate, seed and the job's name choose the failing records; another seed would
+        # choose others.
+        assert failed == {r for r in done if _draw(7, "job:half-1", r) < 0.5}
+        assert failed != {r for r in done if _draw(0, "job:half-1", r) < 0.5}
         assert half["errorRecordCount"] == len(failed) > 0
     assert emu.returncode == 0
 
@@ -571,3 +578,651 @@ def test_a_spawned_emulator_ends_with_the_process_that_spawned_it() -> None:
         proc.wait()
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+# --- the runtime: InvokeModel, Converse, CountTokens ------------------------------------------
+
+LLAMA = "us.meta.llama3-3-70b-instruct-v1:0"
+JSON_SYSTEM = 'JSON: {{"title_en": ..., "summary_en": ...}}'
+
+
+def json_folder(
+    tmp: Path,
+    n: int = 100,
+    tag: str = "j",
+    *,
+    max_tokens: int = 256,
+    model: str = MODEL,
+    invocation: str = "auto",
+) -> Path:
+    """One job folder of ``n`` records whose prompt asks for JSON (with a ``{`` prefill)."""
+    rows = [
+        {"id": f"{tag}{i:05d}", "title": f"Post {i}", "content": f"Article body number {i}."}
+        for i in range(n)
+    ]
+    prompt = bb.Prompt(
+        system=JSON_SYSTEM, user="Title: {title}\n\n{content}", max_tokens=max_tokens, prefill="{"
+    )
+    recs = bb.pack(rows, prompt=prompt, model=model, invocation=invocation)
+    recs.write(tmp / f"batch-{tag}")
+    (folder,) = sorted(p for p in (tmp / f"batch-{tag}").iterdir() if p.is_dir())
+    return folder
+
+
+def run_job(
+    emu: EmulatorClients, folder: Path, name: str, model: str = MODEL, **kw: Any
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """Uploads ``folder``, runs one job on it to its end: the job and its lines by record id."""
+    upload(emu, folder, name)
+    (job,) = wait_final(emu, [create(emu, name, model, **kw)])
+    return job, {line["recordId"]: line for line in output_lines(emu, job)}
+
+
+def inputs(folder: Path) -> dict[str, dict[str, Any]]:
+    """The records' model inputs by record id."""
+    out = {}
+    for f in folder.glob("*.jsonl"):
+        for line in f.read_text(encoding="utf-8").splitlines():
+            rec = json.loads(line)
+            out[rec["recordId"]] = rec["modelInput"]
+    return out
+
+
+def answer_text(output: dict[str, Any]) -> str:
+    """The text of a Claude, Converse or Llama output."""
+    if "content" in output:
+        return "".join(b["text"] for b in output["content"])
+    if "output" in output:
+        return "".join(b["text"] for b in output["output"]["message"]["content"])
+    return str(output["generation"])
+
+
+def parses(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
+def test_the_runtime_api_on_the_wire() -> None:
+    """Paths, methods, status codes and error shapes of botocore's bedrock-runtime model."""
+    from bedrock_batch.emulator._model import operation, service_model
+
+    for op, path in [
+        ("InvokeModel", "/model/{modelId}/invoke"),
+        ("Converse", "/model/{modelId}/converse"),
+        ("CountTokens", "/model/{modelId}/count-tokens"),
+    ]:
+        http = operation(op, RUNTIME)["http"]
+        assert (http["method"], http["requestUri"], http.get("responseCode", 200)) == (
+            "POST",
+            path,
+            200,
+        )
+    assert service_model(RUNTIME)["metadata"]["signingName"] == "bedrock"
+    body = {
+        "anthropic_version": "bedrock-2023-05-31",
+        "max_tokens": 100,
+        "messages": [{"role": "user", "content": "Title: Hello\n\nSome text."}],
+    }
+    with bb.emulator.start(time_scale=30) as emu:
+        model = urllib.parse.quote(MODEL, safe="")
+        status, headers, out = signed(emu, "POST", f"/model/{model}/invoke", body)
+        assert status == 200 and headers["content-type"] == "application/json"
+        assert out["type"] == "message" and out["stop_reason"] == "end_turn"
+        assert headers["x-amzn-bedrock-input-token-count"] == str(out["usage"]["input_tokens"])
+        assert headers["x-amzn-bedrock-output-token-count"] == str(out["usage"]["output_tokens"])
+        assert int(headers["x-amzn-bedrock-invocation-latency"]) >= 0
+        # An ARN in the path (its slash escaped) is the same model.
+        arn = urllib.parse.quote(FORMS[3], safe="")
+        assert signed(emu, "POST", f"/model/{arn}/invoke", body)[2] == out
+        # Bedrock's errors: the status from the model, x-amzn-ErrorType, a {"message"} body.
+        for path, sent, shape, says in [
+            (f"/model/{model}/invoke", {"max_tokens": 5}, "ValidationException", "[anthropic_"),
+            (f"/model/{model}/invoke", b"not json", "ValidationException", "Malformed input"),
+            ("/model/nobody.knows-v1/invoke", body, "ValidationException", "identifier"),
+            (f"/model/{model}/converse", {"messages": []}, "ValidationException", "user message"),
+            (
+                f"/model/{model}/converse",
+                {"messages": [{"role": "robot", "content": [{"text": "x"}]}]},
+                "ValidationException",
+                "enum",
+            ),
+            (
+                f"/model/{model}/count-tokens",
+                {"input": {"invokeModel": {"body": "%%%"}}},
+                "ValidationException",
+                "base64",
+            ),
+            (
+                f"/model/{model}/count-tokens",
+                {"input": {"invokeModel": {}, "converse": {}}},
+                "ValidationException",
+                "exactly one",
+            ),
+        ]:
+            status, headers, err = signed(emu, "POST", path, sent)
+            assert status == error_status(shape, RUNTIME) == 400, (path, sent, err)
+            assert headers["x-amzn-errortype"] == shape and list(err) == ["message"]
+            assert says in err["message"], err
+        # Nothing else lives under /model/: not found, not an answer.
+        status, headers, _ = signed(emu, "GET", f"/model/{model}/invoke")
+        assert status == 404 and headers["x-amzn-errortype"] == "ResourceNotFoundException"
+
+
+def test_invoke_converse_and_count_tokens_with_boto3() -> None:
+    """Each family's native response and the Converse shape; CountTokens is exactly the usage
+    the answer reports, for an InvokeModel body and for a Converse request."""
+    claude = {
+        "anthropic_version": "bedrock-2023-05-31",
+        "max_tokens": 300,
+        "system": JSON_SYSTEM,
+        "messages": [
+            {"role": "user", "content": "Title: 東京の天気\n\n今日は晴れ。明日は雨でしょう。"},
+            {"role": "assistant", "content": "{"},
+        ],
+    }
+    converse = {
+        "system": [{"text": JSON_SYSTEM}],
+        "messages": [
+            {
+                "role": "user",
+                "content": [{"text": "Title: 東京の天気\n\n今日は晴れ。明日は雨でしょう。"}],
+            },
+            {"role": "assistant", "content": [{"text": "{"}]},
+        ],
+        "inferenceConfig": {"maxTokens": 300},
+    }
+    bodies = [
+        (MODEL, claude),
+        (LLAMA, {"prompt": "<|begin_of_text|>Say something about the sea.", "max_gen_len": 64}),
+        (OTHER, converse),  # Nova's native body is Converse-like
+        ("amazon.titan-embed-text-v2:0", {"inputText": "an embedding", "dimensions": 256}),
+    ]
+    with bb.emulator.start(time_scale=30) as emu:
+        runtime = emu.boto3_client("bedrock-runtime")
+        for model, body in bodies:
+            resp = runtime.invoke_model(modelId=model, body=json.dumps(body))
+            out = json.loads(resp["body"].read())
+            headers = resp["ResponseMetadata"]["HTTPHeaders"]
+            counted = runtime.count_tokens(
+                modelId=model, input={"invokeModel": {"body": json.dumps(body)}}
+            )["inputTokens"]
+            if model == MODEL:
+                assert out["content"][0]["type"] == "text" and parses("{" + answer_text(out))
+                assert counted == out["usage"]["input_tokens"]
+            elif model == LLAMA:
+                assert out["stop_reason"] == "stop" and out["generation"]
+                assert counted == out["prompt_token_count"]
+            elif model == OTHER:
+                assert out["stopReason"] == "end_turn"
+                assert counted == out["usage"]["inputTokens"]
+            else:
+                assert len(out["embedding"]) == 256 and counted == out["inputTextTokenCount"]
+            assert headers["x-amzn-bedrock-input-token-count"] == str(counted)
+            assert counted > 1
+        answer = runtime.converse(modelId=MODEL, **converse)
+        assert answer["output"]["message"]["role"] == "assistant"
+        assert parses("{" + answer["output"]["message"]["content"][0]["text"])
+        assert answer["stopReason"] == "end_turn" and answer["metrics"]["latencyMs"] > 0
+        usage = answer["usage"]
+        assert usage["totalTokens"] == usage["inputTokens"] + usage["outputTokens"]
+        counted = runtime.count_tokens(
+            modelId=MODEL,
+            input={"converse": {"system": converse["system"], "messages": converse["messages"]}},
+        )["inputTokens"]
+        # The same prompt counts the same however it is sent, and a limit changes nothing.
+        assert counted == usage["inputTokens"]
+        assert (
+            counted
+            == runtime.count_tokens(
+                modelId=MODEL,
+                input={"invokeModel": {"body": json.dumps({**claude, "max_tokens": 9})}},
+            )["inputTokens"]
+        )
+        with pytest.raises(ClientError, match="ValidationException"):
+            runtime.converse(
+                modelId="amazon.titan-embed-text-v2:0",
+                messages=[{"role": "user", "content": [{"text": "x"}]}],
+            )
+        stats = emu.stats()
+    assert (stats["invokes"], stats["converses"], stats["count_tokens"]) == (4, 2, 6)
+    assert stats["runtime_records"] == 5 and stats["runtime_errors"] == 1
+
+
+@pytest.mark.parametrize("invocation", ["auto", "converse"])
+def test_a_record_answered_on_demand_is_the_record_answered_in_a_job(
+    tmp_path: Path, invocation: str
+) -> None:
+    folder = json_folder(tmp_path, invocation=invocation)
+    bodies = inputs(folder)
+    extra = {"modelInvocationType": "Converse"} if invocation == "converse" else {}
+    with bb.emulator.start(time_scale=0) as emu:
+        emu.create_bucket(BUCKET)
+        job, lines = run_job(emu, folder, f"same-{invocation}", **extra)
+        assert job["status"] == "Completed" and len(lines) == 100
+        runtime = emu.boto3_client("bedrock-runtime")
+        picked = sorted(bodies)[::25]
+        for rid in picked:
+            if invocation == "converse":
+                got = runtime.converse(modelId=MODEL, **bodies[rid])
+                got.pop("ResponseMetadata")
+            else:
+                resp = runtime.invoke_model(modelId=MODEL, body=json.dumps(bodies[rid]))
+                got = json.loads(resp["body"].read())
+            assert got == lines[rid]["modelOutput"], rid
+            counted = runtime.count_tokens(
+                modelId=MODEL,
+                input=(
+                    {"converse": {k: bodies[rid][k] for k in ("system", "messages")}}
+                    if invocation == "converse"
+                    else {"invokeModel": {"body": json.dumps(bodies[rid])}}
+                ),
+            )["inputTokens"]
+            usage = got["usage"]
+            assert counted == usage.get("input_tokens", usage.get("inputTokens"))
+        stats = emu.stats()
+    assert stats["on_demand_by_record"] == dict.fromkeys(picked, 1)
+    assert stats["runtime_records"] == 4 and stats["batch_records"] == 100
+    assert stats["creates"] == 1
+
+
+def test_records_with_one_prompt_are_told_apart_by_their_history(tmp_path: Path) -> None:
+    """A runtime call names no record: of the records with its prompt, the one without a good
+    answer is the one asked for."""
+    rows = [
+        {"id": f"d{i:05d}", "title": f"Post {i // 2}", "content": f"Article body {i // 2}."}
+        for i in range(200)
+    ]
+    prompt = bb.Prompt(system=JSON_SYSTEM, user="Title: {title}\n\n{content}", max_tokens=256)
+    bb.pack(rows, prompt=prompt, model=MODEL).write(tmp_path / "dup")
+    (folder,) = sorted(p for p in (tmp_path / "dup").iterdir() if p.is_dir())
+    bodies = inputs(folder)
+    with bb.emulator.start(time_scale=0, error_rate=0.3, seed=2) as emu:
+        emu.create_bucket(BUCKET)
+        _, lines = run_job(emu, folder, "dup-1")
+        failed = {r for r, line in lines.items() if "error" in line}
+        # Pairs with one answer and one error line.
+        halves = [
+            (f"d{i:05d}", f"d{i + 1:05d}")
+            for i in range(0, 200, 2)
+            if len({f"d{i:05d}", f"d{i + 1:05d}"} & failed) == 1
+        ]
+        assert len(halves) >= 3
+        runtime = emu.boto3_client("bedrock-runtime")
+        asked = []
+        for pair in halves:
+            (bad,) = set(pair) & failed
+            assert bodies[pair[0]] == bodies[pair[1]]
+            out = json.loads(
+                runtime.invoke_model(modelId=MODEL, body=json.dumps(bodies[bad]))["body"].read()
+            )
+            # Answered as that record (its message id is the record's).
+            other = lines[next(r for r in pair if r != bad)]["modelOutput"]
+            assert out["id"] != other["id"] and out["content"] == other["content"]
+            asked.append(bad)
+        assert emu.stats()["on_demand_by_record"] == dict.fromkeys(asked, 1)
+
+
+# --- faults: per attempt, per record ------------------------------------------------------------
+
+
+def test_retryable_errors_are_drawn_per_job_and_validation_errors_per_record(
+    tmp_path: Path,
+) -> None:
+    folder = json_folder(tmp_path, 200)
+    bodies = inputs(folder)
+    with bb.emulator.start(time_scale=0, error_rate=0.3, invalid_input_rate=0.15, seed=3) as emu:
+        emu.create_bucket(BUCKET)
+        runs = [run_job(emu, folder, name) for name in ("try-a0", "try-a1")]
+        errors = []
+        for job, lines in runs:
+            assert job["status"] == "Completed"
+            bad = {r: line["error"] for r, line in lines.items() if "error" in line}
+            assert job["errorRecordCount"] == len(bad) == 200 - job["successRecordCount"]
+            # The error line as Bedrock writes it: an HTTP status code and a message.
+            assert all(set(e) == {"errorCode", "errorMessage"} for e in bad.values())
+            assert {e["errorCode"] for e in bad.values()} == {400, 429, 500}
+            errors.append(bad)
+        # Validation errors: the same records in every job, as drawn from the seed and record.
+        invalid = [{r for r, e in bad.items() if e["errorCode"] == 400} for bad in errors]
+        assert invalid[0] == invalid[1] == {r for r in bodies if _draw(3, "invalid", r) < 0.15}
+        assert all(
+            e["errorMessage"].startswith("Malformed input request")
+            for bad in errors
+            for e in bad.values()
+            if e["errorCode"] == 400
+        )
+        # Throttling and internal errors: drawn per job, so a retry can succeed.
+        retryable = [{r for r, e in bad.items() if e["errorCode"] != 400} for bad in errors]
+        assert retryable[0] != retryable[1]
+        assert retryable[0] - retryable[1] - invalid[0], "no record succeeded on its retry"
+        for name, drawn in zip(("try-a0", "try-a1"), retryable):
+            assert drawn == {
+                r for r in set(bodies) - invalid[0] if _draw(3, f"job:{name}", r) < 0.3
+            }
+        # On demand: the validation error again, the retryable one gone.
+        runtime = emu.boto3_client("bedrock-runtime", retries=0)
+        rid = sorted(invalid[0])[0]
+        with pytest.raises(ClientError) as info:
+            runtime.invoke_model(modelId=MODEL, body=json.dumps(bodies[rid]))
+        assert info.value.response["Error"]["Code"] == "ValidationException"
+        assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+        again = sorted(retryable[0] & retryable[1])[0]
+        out = json.loads(
+            runtime.invoke_model(modelId=MODEL, body=json.dumps(bodies[again]))["body"].read()
+        )
+        assert parses("{" + answer_text(out))
+        assert emu.stats()["on_demand_by_record"] == {again: 1}
+
+
+def test_invalid_json_is_drawn_per_attempt(tmp_path: Path) -> None:
+    folder = json_folder(tmp_path, 200)
+    plain = folder_of(tmp_path, 100, "p")  # a prompt that asks for no JSON
+    bodies = inputs(folder)
+    with bb.emulator.start(time_scale=0, invalid_json_rate=0.3, seed=5) as emu:
+        emu.create_bucket(BUCKET)
+        broken = []
+        for name in ("js-a0", "js-a1"):
+            job, lines = run_job(emu, folder, name)
+            assert job["status"] == "Completed" and job["errorRecordCount"] == 0
+            texts = {r: "{" + answer_text(line["modelOutput"]) for r, line in lines.items()}
+            bad = {r for r, t in texts.items() if not parses(t)}
+            assert bad == {r for r in bodies if _draw(5, "json", f"job:{name}", r) < 0.3}
+            # Prose around an object that is never closed; the answer still ended by itself.
+            for r in bad:
+                assert texts[r].count("{") > texts[r].count("}")
+                assert lines[r]["modelOutput"]["stop_reason"] == "end_turn"
+            broken.append(bad)
+        assert broken[0] != broken[1] and broken[0] and broken[1]
+        # A prompt without JSON is not broken.
+        _, lines = run_job(emu, plain, "js-plain")
+        assert all("{" not in answer_text(line["modelOutput"]) for line in lines.values())
+        # On demand, each call draws again: asked often enough, a record gets valid JSON.
+        runtime = emu.boto3_client("bedrock-runtime")
+        rid = sorted(broken[0])[0]
+        answers = [
+            "{"
+            + answer_text(
+                json.loads(
+                    runtime.invoke_model(modelId=MODEL, body=json.dumps(bodies[rid]))["body"].read()
+                )
+            )
+            for _ in range(12)
+        ]
+        assert any(parses(a) for a in answers) and not all(parses(a) for a in answers)
+        assert emu.stats()["on_demand_by_record"] == {rid: 12}
+
+
+def test_long_answers_are_cut_at_max_tokens(tmp_path: Path) -> None:
+    # The same records, with a limit below truncate_tokens and with one at it.
+    short = json_folder(tmp_path / "short", 100, "t", max_tokens=256)
+    enough = json_folder(tmp_path / "enough", 100, "t", max_tokens=600)
+    bodies = inputs(short)
+    long_ones = {r for r in bodies if _draw(9, "truncate", r) < 0.25}
+    assert long_ones
+    with bb.emulator.start(time_scale=0, truncate_rate=0.25, seed=9) as emu:
+        emu.create_bucket(BUCKET)
+        for name in ("cut-a0", "cut-a1"):  # per record: the same ones in every job
+            _, lines = run_job(emu, short, name)
+            cut = {
+                r for r, line in lines.items() if line["modelOutput"]["stop_reason"] != "end_turn"
+            }
+            assert cut == long_ones
+            for r in cut:
+                out = lines[r]["modelOutput"]
+                assert out["stop_reason"] == "max_tokens" and out["usage"]["output_tokens"] == 256
+                assert not parses("{" + answer_text(out))
+                assert bb._core.estimate_tokens(answer_text(out)) <= 256
+            for r in set(lines) - cut:
+                assert parses("{" + answer_text(lines[r]["modelOutput"]))
+        # max_tokens >= truncate_tokens: the long answers are whole.
+        _, lines = run_job(emu, enough, "cut-enough")
+        for r in long_ones:
+            out = lines[r]["modelOutput"]
+            assert out["stop_reason"] == "end_turn" and out["usage"]["output_tokens"] == 600
+            assert parses("{" + answer_text(out))
+            assert 500 < bb._core.estimate_tokens(answer_text(out)) <= 600
+        # On demand, as each family names it: Converse's max_tokens, Llama's length.
+        runtime = emu.boto3_client("bedrock-runtime")
+        rid = sorted(long_ones)[0]
+        body = bodies[rid]
+        answer = runtime.converse(
+            modelId=MODEL,
+            system=[{"text": body["system"]}],
+            messages=[
+                {"role": m["role"], "content": [{"text": m["content"]}]} for m in body["messages"]
+            ],
+            inferenceConfig={"maxTokens": 100},
+        )
+        assert answer["stopReason"] == "max_tokens" and answer["usage"]["outputTokens"] == 100
+        prompt = {
+            "prompt": f"<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\n{body['messages'][0]['content']}<|eot_id|>",
+            "max_gen_len": 50,
+        }
+        # A body no job had is a record of its own: find one that is drawn long.
+        for i in range(200):
+            llama = {**prompt, "prompt": prompt["prompt"] + f" #{i}"}
+            out = json.loads(
+                runtime.invoke_model(modelId=LLAMA, body=json.dumps(llama))["body"].read()
+            )
+            if out["stop_reason"] != "stop":
+                break
+        assert out["stop_reason"] == "length" and out["generation_token_count"] == 50
+        whole = json.loads(
+            runtime.invoke_model(modelId=LLAMA, body=json.dumps({**llama, "max_gen_len": 600}))[
+                "body"
+            ].read()
+        )
+        assert whole["stop_reason"] == "stop" and whole["generation_token_count"] == 600
+        assert whole["generation"].startswith(out["generation"])
+
+
+def test_runtime_faults_are_drawn_per_call_and_seeded() -> None:
+    body = json.dumps(
+        {
+            "anthropic_version": "bedrock-2023-05-31",
+            "max_tokens": 50,
+            "messages": [{"role": "user", "content": "Hello."}],
+        }
+    )
+
+    def outcomes(seed: int) -> list[str]:
+        with bb.emulator.start(
+            time_scale=30, runtime_throttle_rate=0.3, runtime_error_rate=0.2, seed=seed
+        ) as emu:
+            runtime = emu.boto3_client("bedrock-runtime", retries=0)
+            got = []
+            for _ in range(60):
+                try:
+                    runtime.invoke_model(modelId=MODEL, body=body)
+                    got.append("ok")
+                except ClientError as e:
+                    got.append(e.response["Error"]["Code"])
+                    status = e.response["ResponseMetadata"]["HTTPStatusCode"]
+                    assert status == error_status(got[-1], RUNTIME)
+            stats = emu.stats()
+        assert stats["invokes"] == 60 and stats["runtime_errors"] == 60 - got.count("ok")
+        assert stats["runtime_records"] == got.count("ok")
+        return got
+
+    first = outcomes(11)
+    assert set(first) == {
+        "ok",
+        "ThrottlingException",
+        "InternalServerException",
+        "ServiceUnavailableException",
+    }
+    # Call n is throttled when its draw is below 0.3, fails when below 0.5.
+    expected = [
+        "ThrottlingException"
+        if _draw(11, "runtime", n) < 0.3
+        else ("error" if _draw(11, "runtime", n) < 0.5 else "ok")
+        for n in range(1, 61)
+    ]
+    assert [o if o in ("ok", "ThrottlingException") else "error" for o in first] == expected
+    assert outcomes(11) == first  # reproducible
+    assert outcomes(12) != first
+
+
+# --- per-job outcomes --------------------------------------------------------------------------
+
+
+def test_a_job_that_fails_after_starting_says_it_was_the_service(tmp_path: Path) -> None:
+    folder = folder_of(tmp_path)
+    with bb.emulator.start(time_scale=0.05, outcomes={"flaky": "FailedService"}) as emu:
+        emu.create_bucket(BUCKET)
+        upload(emu, folder, "flaky-1")
+        upload(emu, folder, "tagged-1")
+        arns = [
+            create(emu, "flaky-1"),
+            create(emu, "tagged-1", tags=[{"key": "emulator:outcome", "value": "FailedService"}]),
+        ]
+        seen = set()
+        bedrock = emu.boto3_client("bedrock")
+        while not all(
+            (j := bedrock.get_model_invocation_job(jobIdentifier=a))["status"] == "Failed"
+            for a in arns
+        ):
+            seen.add(j["status"])
+            time.sleep(0.01)
+        for job in wait_final(emu, arns):
+            assert job["status"] == "Failed" and job["message"].startswith("Internal server error")
+            # Not a validation failure (which is not worth submitting again).
+            assert not re.search("validat|invalid|malformed", job["message"], re.I)
+            assert 0 < job["processedRecordCount"] < 100
+            lines = output_lines(emu, job)
+            assert (
+                len(lines)
+                == job["processedRecordCount"]
+                == manifest(emu, job)["processedRecordCount"]
+            )
+    assert "InProgress" in seen
+
+
+def test_a_stalled_job_stops_moving_until_it_is_stopped(tmp_path: Path) -> None:
+    folder = folder_of(tmp_path)
+    with bb.emulator.start(
+        time_scale=0.02, outcomes={"stuck": "Stalled"}, partial_fraction=0.3
+    ) as emu:
+        emu.create_bucket(BUCKET)
+        upload(emu, folder, "stuck-1")
+        upload(emu, folder, "moving-1")
+        arn = create(emu, "stuck-1")
+        other = create(emu, "moving-1", tags=[{"key": "emulator:outcome", "value": "Stalled"}])
+        bedrock = emu.boto3_client("bedrock")
+        deadline = time.monotonic() + 30
+        while bedrock.get_model_invocation_job(jobIdentifier=arn).get("processedRecordCount") != 70:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        first = bedrock.get_model_invocation_job(jobIdentifier=arn)
+        time.sleep(0.5)  # 25 steps
+        later = bedrock.get_model_invocation_job(jobIdentifier=arn)
+        assert first["status"] == later["status"] == "InProgress"
+        assert later["processedRecordCount"] == 70 and later["totalRecordCount"] == 100
+        assert later["lastModifiedTime"] == first["lastModifiedTime"]
+        # Stopped: what it processed is written, with a manifest.
+        bedrock.stop_model_invocation_job(jobIdentifier=arn)
+        (job,) = wait_final(emu, [arn])
+        assert job["status"] == "Stopped"
+        lines = output_lines(emu, job)
+        assert len(lines) == 70 and manifest(emu, job)["processedRecordCount"] == 70
+        # The tag does the same.
+        assert bedrock.get_model_invocation_job(jobIdentifier=other)["status"] == "InProgress"
+        bedrock.stop_model_invocation_job(jobIdentifier=other)
+        assert wait_final(emu, [other])[0]["status"] == "Stopped"
+
+
+# --- knobs, the command, the process, the counters --------------------------------------------
+
+
+def test_new_knobs_are_checked() -> None:
+    for knob in (
+        "error_rate",
+        "invalid_input_rate",
+        "invalid_json_rate",
+        "truncate_rate",
+        "throttle_rate",
+        "runtime_error_rate",
+        "runtime_throttle_rate",
+        "partial_fraction",
+    ):
+        for bad in (-0.1, 1.5):
+            with pytest.raises(ValueError, match=f"{knob} must be between 0 and 1"):
+                Emulator(**{knob: bad})
+    with pytest.raises(ValueError, match="truncate_tokens"):
+        Emulator(truncate_tokens=0)
+    Emulator(outcomes={"a": "FailedService", "b": "Stalled"})
+
+
+def test_the_command_refuses_bad_new_options(capsys: pytest.CaptureFixture[str]) -> None:
+    for argv, says in [
+        (["--invalid-input-rate", "2"], "between 0 and 1"),
+        (["--invalid-json-rate", "-0.5"], "between 0 and 1"),
+        (["--truncate-rate", "x"], "not a number"),
+        (["--truncate-tokens", "0"], "positive"),
+        (["--runtime-error-rate", "1.1"], "between 0 and 1"),
+        (["--runtime-throttle-rate", "7"], "between 0 and 1"),
+        (["--outcome", "x=Stuck"], "STATE must be one of"),
+    ]:
+        with pytest.raises(SystemExit) as info:
+            cli_main(["emulator", *argv])
+        assert info.value.code == 2
+        assert says in capsys.readouterr().err, argv
+
+
+def test_spawn_passes_the_fault_knobs_and_reports_stats_over_http(tmp_path: Path) -> None:
+    folder = json_folder(tmp_path, 100, "s", max_tokens=100)
+    bodies = inputs(folder)
+    with bb.emulator.spawn(
+        time_scale=0,
+        seed=4,
+        invalid_input_rate=0.1,
+        invalid_json_rate=0.2,
+        truncate_rate=0.2,
+        truncate_tokens=150,
+        runtime_throttle_rate=0.25,
+        runtime_error_rate=0.25,
+        outcomes={"svc": "FailedService"},
+    ) as emu:
+        emu.create_bucket(BUCKET)
+        _, lines = run_job(emu, folder, "knobs-1")
+        invalid = {r for r in bodies if _draw(4, "invalid", r) < 0.1}
+        assert {r for r, line in lines.items() if "error" in line} == invalid
+        ok = {r: line["modelOutput"] for r, line in lines.items() if r not in invalid}
+        cut = {r for r, out in ok.items() if out["stop_reason"] == "max_tokens"}
+        assert cut == {r for r in ok if _draw(4, "truncate", r) < 0.2}
+        assert all(ok[r]["usage"]["output_tokens"] == 100 for r in cut)
+        broken = {r for r, out in ok.items() if r not in cut and not parses("{" + answer_text(out))}
+        assert broken == {
+            r for r in ok if r not in cut and _draw(4, "json", "job:knobs-1", r) < 0.2
+        }
+        upload(emu, folder, "svc-1")
+        (failed,) = wait_final(emu, [create(emu, "svc-1")])
+        assert failed["status"] == "Failed" and "Internal server error" in failed["message"]
+        runtime = emu.boto3_client("bedrock-runtime", retries=0)
+        rid = sorted(set(ok) - cut - broken)[0]
+        codes = []
+        for _ in range(20):
+            try:
+                runtime.invoke_model(modelId=MODEL, body=json.dumps(bodies[rid]))
+                codes.append("ok")
+            except ClientError as e:
+                codes.append(e.response["Error"]["Code"])
+        assert "ThrottlingException" in codes and "ok" in codes
+        assert {"InternalServerException", "ServiceUnavailableException"} & set(codes)
+        stats = emu.stats()
+        assert stats["creates"] == 2 and stats["invokes"] == 20
+        assert stats["batch_records"] == 100 + failed["processedRecordCount"]
+        assert stats["on_demand_by_record"] == {rid: codes.count("ok")}
+        assert stats["runtime_errors"] == 20 - codes.count("ok")
+        # The endpoint needs no signature; it only answers GET.
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with opener.open(emu.endpoint_url + "/_emulator/stats", timeout=10) as resp:
+            assert json.load(resp) == stats
+        with pytest.raises(urllib.error.HTTPError) as info:
+            opener.open(urllib.request.Request(emu.endpoint_url + "/_emulator/stats", data=b"{}"))
+        assert info.value.code == 405
+        info.value.close()
+    assert emu.returncode == 0

@@ -275,7 +275,7 @@ def test_bad_names_sources_and_a_missing_run(
 def test_a_pilot_below_its_success_rate_holds_the_rest(
     tmp_path: Path, articles: list[dict[str, Any]]
 ) -> None:
-    with bb.emulator.start(time_scale=0.01, error_rate=0.3) as e:
+    with bb.emulator.start(time_scale=0.01, invalid_input_rate=0.3) as e:
         e.create_bucket(BUCKET)
         run = make(e, "weak-pilot", rows(articles, 500, "w"), tmp_path, pilot=100)
         run.start()
@@ -313,7 +313,7 @@ def test_stop_keeps_what_finished_and_start_goes_on(
         run.wait(progress=False, timeout=60)
         # The stopped job's unfinished records went again in a retry round's job.
         names = sorted(j["jobName"].split("-", 2)[2] for j in jobs_of(e, "stopper-"))
-        assert names == ["r1-s0001-a0", "s0001-a0", "s0002-a0", "s0003-a0"], names
+        assert names == ["r1-0001-a0", "s0001-a0", "s0002-a0", "s0003-a0"], names
         final = run.results().to_pandas()
         assert len(final) == 600 and set(final["status"]) == {"succeeded"}
 

@@ -301,8 +301,8 @@ def cost_estimate(
 
 @final
 class _AwsClient:
-    """S3 + Bedrock clients (the Rust core of ``bedrock_batch.Client``). Each call has an
-    ``_async`` twin returning an awaitable."""
+    """S3, Bedrock and Bedrock runtime clients (the Rust core of ``bedrock_batch.Client``).
+    Each call has an ``_async`` twin returning an awaitable."""
 
     def __new__(
         cls,
@@ -434,6 +434,20 @@ class _AwsClient:
     def stop_job(self, job: str) -> None:
         """StopModelInvocationJob."""
     def stop_job_async(self, job: str) -> Awaitable[None]: ...
+    def invoke_model(self, model_id: str, body: bytes) -> bytes:
+        """InvokeModel with a JSON body (content type and accept ``application/json``): the
+        response body unchanged."""
+    def invoke_model_async(self, model_id: str, body: bytes) -> Awaitable[bytes]: ...
+    def converse(self, model_id: str, body: bytes) -> bytes:
+        """Converse with a body as a Converse batch record's ``modelInput`` (JSON, text blocks
+        only): the response as JSON, as a Converse job's ``modelOutput`` holds it."""
+    def converse_async(self, model_id: str, body: bytes) -> Awaitable[bytes]: ...
+    def count_tokens(self, model_id: str, body: bytes, *, converse: bool = False) -> int:
+        """CountTokens: the input tokens of an InvokeModel body, or with ``converse=True`` of a
+        Converse body (its ``inferenceConfig`` is not counted)."""
+    def count_tokens_async(
+        self, model_id: str, body: bytes, *, converse: bool = False
+    ) -> Awaitable[int]: ...
     def probe(self, uri: str) -> list[tuple[str, bool, str]]:
         """Write, read, list and delete a probe object under an S3 URI: [(step, ok, error)]."""
     def probe_async(self, uri: str) -> Awaitable[list[tuple[str, bool, str]]]: ...

@@ -48,6 +48,7 @@ def demo(out: TextIO, *, time_scale: float = 0.05, head: int = 8, progress: bool
             schema=SCHEMA,
             quotas=Quotas(max_records_per_job=110, max_concurrent_jobs=2),
             pilot=100,
+            pilot_min_success=0.9,  # 2% of the emulator's records fail at the first try
             output_tokens=300,
             client=emu.client(),
             poll_interval=time_scale,

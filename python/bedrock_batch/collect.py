@@ -133,6 +133,26 @@ class Results:
         """Counts by status, token totals and the number of problems."""
         return dict(self._core.summary())
 
+    def plot_status(self) -> Any:
+        """A figure of the records by status (``[plot]``)."""
+        from .plot import plot_status
+
+        return plot_status(self)
+
+    def _repr_html_(self) -> str:
+        import html
+
+        s = self.summary()
+        cells = "".join(
+            f"<td>{s[k]:,}</td>" for k in ("records", *STATUSES, "input_tokens", "output_tokens")
+        )
+        head = "".join(
+            f"<th>{k}</th>" for k in ("records", *STATUSES, "input tokens", "output tokens")
+        )
+        note = f"<p>{s['problems']} problem(s): see .problems</p>" if s["problems"] else ""
+        table = f"<table><tr>{head}</tr><tr>{cells}</tr></table>"
+        return f"<div><p>{html.escape(repr(self))}</p>{table}{note}</div>"
+
     def retry_ids(
         self, *, statuses: Sequence[str] = ("failed", "missing", "invalid_output")
     ) -> list[str]:
@@ -261,6 +281,17 @@ class CostReport:
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+    def plot_cost(self) -> Any:
+        """A figure of the cost in batch against the same tokens on demand (``[plot]``)."""
+        from .plot import plot_cost
+
+        return plot_cost(self)
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return "<pre>" + html.escape(str(self)) + "</pre>"
 
     def to_pandas(self) -> Any:
         import pandas as pd

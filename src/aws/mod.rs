@@ -1,8 +1,10 @@
-//! The AWS layer: S3 and Bedrock clients on one shared tokio runtime, built from the standard
-//! credential chain, region and endpoint overrides. One async function per AWS call.
+//! The AWS layer: S3, Bedrock and Bedrock runtime clients on one shared tokio runtime, built
+//! from the standard credential chain, region and endpoint overrides. One async function per AWS
+//! call.
 
 mod bedrock;
 mod cancel;
+mod runtime;
 mod s3;
 
 use std::time::Duration;
@@ -10,20 +12,26 @@ use std::time::Duration;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
+use aws_smithy_runtime_api::client::auth::AuthSchemeId;
 
 pub use bedrock::{job_name, JobInfo, JobRequest, ListFilter};
 pub use cancel::{Cancel, CancelHandle};
+pub use runtime::{converse_response_json, ConverseBody};
 pub use s3::{content_digest, parse_s3_uri, safe_local_path, Condition, Object, Uploaded};
 
 use crate::error::Error;
+
+/// How long the runtime client waits for a response to start (the other clients: 120 s).
+pub const RUNTIME_READ_TIMEOUT: Duration = Duration::from_mins(15);
 
 /// How a client is built.
 #[derive(Clone, Debug, Default)]
 pub struct ClientConfig {
     pub region: Option<String>,
     pub profile: Option<String>,
-    /// One endpoint for S3 and Bedrock (the local emulator); `AWS_ENDPOINT_URL`,
-    /// `AWS_ENDPOINT_URL_S3` and `AWS_ENDPOINT_URL_BEDROCK` are honoured by aws-config itself.
+    /// One endpoint for S3, Bedrock and the Bedrock runtime (the local emulator);
+    /// `AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL_BEDROCK` and
+    /// `AWS_ENDPOINT_URL_BEDROCK_RUNTIME` are honoured by aws-config itself.
     pub endpoint_url: Option<String>,
     /// Static credentials (the emulator's); never logged.
     pub access_key_id: Option<String>,
@@ -33,17 +41,18 @@ pub struct ClientConfig {
     pub max_attempts: Option<u32>,
 }
 
-/// S3 and Bedrock clients sharing one AWS configuration.
+/// S3, Bedrock and Bedrock runtime clients sharing one AWS configuration.
 #[derive(Clone, Debug)]
 pub struct Client {
     pub s3: aws_sdk_s3::Client,
     pub bedrock: aws_sdk_bedrock::Client,
+    pub runtime: aws_sdk_bedrockruntime::Client,
     pub region: Option<String>,
     pub endpoint_url: Option<String>,
 }
 
 impl Client {
-    /// Builds both clients. Throttling and 5xx are retried with backoff (standard retry mode,
+    /// Builds the clients. Throttling and 5xx are retried with backoff (standard retry mode,
     /// 5 attempts); a connection that cannot be made fails within the connect timeout.
     pub async fn new(cfg: ClientConfig) -> Result<Client, Error> {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
@@ -52,7 +61,7 @@ impl Client {
                 TimeoutConfig::builder()
                     .connect_timeout(cfg.connect_timeout.unwrap_or(Duration::from_secs(5)))
                     // A server that accepts and never answers must not hang a notebook.
-                    .read_timeout(Duration::from_secs(120))
+                    .read_timeout(Duration::from_mins(2))
                     .build(),
             );
         if let Some(r) = &cfg.region {
@@ -83,9 +92,29 @@ impl Client {
         let s3_conf = aws_sdk_s3::config::Builder::from(&shared)
             .force_path_style(overridden)
             .build();
+        let mut runtime_conf = aws_sdk_bedrockruntime::config::Builder::from(&shared)
+            // A Converse or InvokeModel response starts only once the model has finished
+            // writing: a long answer takes minutes, and a read timeout would retry (and pay for)
+            // it again.
+            .timeout_config(
+                shared
+                    .timeout_config()
+                    .map(aws_config::timeout::TimeoutConfig::to_builder)
+                    .unwrap_or_default()
+                    .read_timeout(RUNTIME_READ_TIMEOUT)
+                    .build(),
+            );
+        if cfg.access_key_id.is_some() && cfg.secret_access_key.is_some() {
+            // Explicit keys are meant: a Bedrock API key in the environment
+            // (AWS_BEARER_TOKEN_BEDROCK) would otherwise replace their signature, which the
+            // local emulator routes by.
+            runtime_conf = runtime_conf.auth_scheme_preference([AuthSchemeId::from("sigv4")]);
+        }
+        let runtime_conf = runtime_conf.build();
         Ok(Client {
             s3: aws_sdk_s3::Client::from_conf(s3_conf),
             bedrock: aws_sdk_bedrock::Client::new(&shared),
+            runtime: aws_sdk_bedrockruntime::Client::from_conf(runtime_conf),
             region,
             endpoint_url: cfg.endpoint_url,
         })
@@ -142,8 +171,30 @@ where
     }
 }
 
+/// Whether `what` names a Bedrock runtime call (one request to a model).
+fn is_runtime(what: &str) -> bool {
+    ["InvokeModel ", "Converse ", "CountTokens "]
+        .iter()
+        .any(|op| what.starts_with(op))
+}
+
 fn hint_for(what: &str, code: &str) -> String {
     match code {
+        "AccessDeniedException" if is_runtime(what) => {
+            "the caller needs permission to call this model (bedrock:InvokeModel, or bedrock:CountTokens for CountTokens) and access to the model in this region".into()
+        }
+        "ResourceNotFoundException" if is_runtime(what) => {
+            "no such model here: check the model ID and region (some models are called through an inference profile ID, e.g. us.<model>)".into()
+        }
+        "ServiceQuotaExceededException" if is_runtime(what) => {
+            "the account's on-demand quota for this model is used up: slow down, or ask for a higher quota".into()
+        }
+        "ModelTimeoutException" => "the model took too long: try again, or ask for fewer output tokens".into(),
+        "ModelNotReadyException" => "the model is not ready to serve yet, after the retries: try again later".into(),
+        "ModelErrorException" => "the model failed on this request: the message says why".into(),
+        "ServiceUnavailableException" | "InternalServerException" => {
+            "a Bedrock server error, still failing after retries: try again later".into()
+        }
         "AccessDeniedException" | "AccessDenied" if what.starts_with("CreateModelInvocationJob") => {
             "the caller needs bedrock:CreateModelInvocationJob and iam:PassRole on the job role (see bb.iam.caller_policy)".into()
         }

@@ -122,7 +122,7 @@ pub struct Submitted {
     bytes: u64,
 }
 
-/// S3 + Bedrock clients (the Rust core of `bedrock_batch.Client`).
+/// S3, Bedrock and Bedrock runtime clients (the Rust core of `bedrock_batch.Client`).
 #[pyclass(frozen, module = "bedrock_batch", name = "_AwsClient")]
 pub struct PyAwsClient {
     inner: Client,
@@ -655,6 +655,84 @@ impl PyAwsClient {
     fn stop_job_async<'py>(&self, py: Python<'py>, job: String) -> PyResult<Bound<'py, PyAny>> {
         let c = self.inner.clone();
         spawn(py, async move { c.stop_job(&job).await })
+    }
+
+    /// InvokeModel with a JSON body (content type and accept `application/json`): the response
+    /// body unchanged.
+    fn invoke_model(&self, py: Python<'_>, model_id: String, body: &[u8]) -> PyResult<Py<PyBytes>> {
+        let body = body.to_vec();
+        let c = self.inner.clone();
+        let out = block(py, |_| async move { c.invoke_model(&model_id, body).await })?;
+        Ok(PyBytes::new(py, &out).unbind())
+    }
+
+    fn invoke_model_async<'py>(
+        &self,
+        py: Python<'py>,
+        model_id: String,
+        body: &[u8],
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let body = body.to_vec();
+        let c = self.inner.clone();
+        spawn(py, async move {
+            let out = c.invoke_model(&model_id, body).await?;
+            Ok(std::borrow::Cow::<[u8]>::Owned(out))
+        })
+    }
+
+    /// Converse with a body as a Converse batch record's `modelInput` (JSON, text blocks only):
+    /// the response as JSON, as a Converse job's `modelOutput` holds it.
+    fn converse(&self, py: Python<'_>, model_id: String, body: &[u8]) -> PyResult<Py<PyBytes>> {
+        let body = body.to_vec();
+        let c = self.inner.clone();
+        let out = block(py, |_| async move { c.converse(&model_id, &body).await })?;
+        Ok(PyBytes::new(py, &out).unbind())
+    }
+
+    fn converse_async<'py>(
+        &self,
+        py: Python<'py>,
+        model_id: String,
+        body: &[u8],
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let body = body.to_vec();
+        let c = self.inner.clone();
+        spawn(py, async move {
+            let out = c.converse(&model_id, &body).await?;
+            Ok(std::borrow::Cow::<[u8]>::Owned(out))
+        })
+    }
+
+    /// CountTokens: the input tokens of an InvokeModel body, or with `converse=True` of a
+    /// Converse body (its `inferenceConfig` is not counted).
+    #[pyo3(signature = (model_id, body, *, converse = false))]
+    fn count_tokens(
+        &self,
+        py: Python<'_>,
+        model_id: String,
+        body: &[u8],
+        converse: bool,
+    ) -> PyResult<i32> {
+        let body = body.to_vec();
+        let c = self.inner.clone();
+        block(py, |_| async move {
+            c.count_tokens(&model_id, body, converse).await
+        })
+    }
+
+    #[pyo3(signature = (model_id, body, *, converse = false))]
+    fn count_tokens_async<'py>(
+        &self,
+        py: Python<'py>,
+        model_id: String,
+        body: &[u8],
+        converse: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let body = body.to_vec();
+        let c = self.inner.clone();
+        spawn(py, async move {
+            c.count_tokens(&model_id, body, converse).await
+        })
     }
 
     /// Write, read, list and delete a probe object under an S3 URI: [(step, ok, error)].

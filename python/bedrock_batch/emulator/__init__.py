@@ -1,5 +1,5 @@
-"""A local Amazon Bedrock batch inference emulator: S3 (moto's server) and the Bedrock batch
-control plane on one loopback HTTP endpoint.
+"""A local Amazon Bedrock batch inference emulator: S3 (moto's server), the Bedrock batch
+control plane and the Bedrock runtime on one loopback HTTP endpoint.
 
 The control plane speaks the REST-JSON of the ``bedrock`` 2023-04-20 service model in botocore
 (CreateModelInvocationJob, GetModelInvocationJob, ListModelInvocationJobs,
@@ -7,11 +7,18 @@ StopModelInvocationJob: paths, methods, status codes, ``x-amzn-ErrorType`` error
 validates requests against that model. A worker moves jobs through Submitted, Validating,
 Scheduled, InProgress and a final state, validates the input with the pack stage's quotas,
 answers each record with a pluggable responder and writes ``<output>/<jobId>/<file>.out``
-(shuffled) and ``manifest.json.out``. Requests signed for the ``bedrock`` service go to the
-control plane; everything else goes to moto's S3.
+(shuffled) and ``manifest.json.out``.
+
+The runtime speaks the ``bedrock-runtime`` 2023-09-30 model's InvokeModel
+(``POST /model/{modelId}/invoke``), Converse (``/converse``) and CountTokens
+(``/count-tokens``), answered by the same responder and faults as a batch record, so a record
+answered on demand looks as it would in a job. Requests signed for the ``bedrock`` service (the
+runtime's signing name too) go to the control plane or the runtime by path; everything else goes
+to moto's S3. ``GET /_emulator/stats`` (unsigned, loopback) reports what was served.
 
     with bb.emulator.start() as emu:
         client = emu.client()
+        runtime = emu.boto3_client("bedrock-runtime")
 
 :func:`spawn` runs the same emulator in a process of its own (``bedrock-batch emulator``), so
 that it outlives the clients a test kills; its handle has the same helpers.
@@ -22,6 +29,8 @@ two emulators in one process see the same buckets (the Bedrock jobs are per emul
 
 from __future__ import annotations
 
+import base64
+import collections
 import datetime as _dt
 import hashlib
 import json
@@ -31,13 +40,29 @@ import secrets
 import threading
 import time
 import urllib.parse
+import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ._base import ACCOUNT, EmulatorClients
-from ._model import Invalid, check, error_status, service_model
-from ._responder import RecordError, Responder, default_responder
+from ._base import ACCOUNT, STATS_PATH, EmulatorClients
+from ._model import RUNTIME, Invalid, check, error_status, service_model
+from ._responder import (
+    RecordError,
+    Responder,
+    asks_json,
+    broken_json,
+    cut_at,
+    default_responder,
+    input_tokens,
+    lengthened,
+    max_tokens_of,
+    prefill_of,
+    prompt_key,
+    text_of_output,
+    usage_of,
+    with_text,
+)
 from ._spawn import EmulatorProcess, spawn
 
 __all__ = [
@@ -55,8 +80,50 @@ __all__ = [
 FINAL = {"Completed", "PartiallyCompleted", "Failed", "Stopped", "Expired"}
 # The states a job counts against the concurrent-jobs quota in.
 ACTIVE = {"Submitted", "Validating", "Scheduled", "InProgress", "Stopping"}
-OUTCOMES = ("Failed", "PartiallyCompleted", "Expired")
+OUTCOMES = ("Failed", "PartiallyCompleted", "Expired", "FailedService", "Stalled")
+# What can be wrong with a job's output files, as collect must survive it.
+OUTPUT_FAULTS = ("truncated", "duplicates", "no_manifest")
 MODEL_ID_FORMS = ("as-given", "arn")
+STAT_COUNTS = (
+    "creates",
+    "batch_records",
+    "invokes",
+    "converses",
+    "count_tokens",
+    "runtime_records",
+    "runtime_errors",
+)
+
+# What Bedrock says: in a record's error line ({"errorCode": <HTTP status>, "errorMessage": ...},
+# the shape of the batch results docs) and in the runtime's ``{"message"}`` error bodies.
+MALFORMED = "Malformed input request, please reformat your input and try again."
+THROTTLED = "Too many requests, please wait before trying again."
+INTERNAL = "The system encountered an unexpected error during processing. Try your request again."
+UNAVAILABLE = "Bedrock is unable to process your request."
+# A job that fails after it started, for a reason of the service's (not a validation failure).
+SERVICE_FAILURE = (
+    "Internal server error: the job failed after processing {processed} of {total} records."
+)
+# The runtime's error shape for a record error's HTTP status.
+_RUNTIME_SHAPES = {
+    400: "ValidationException",
+    403: "AccessDeniedException",
+    404: "ResourceNotFoundException",
+    408: "ModelTimeoutException",
+    424: "ModelErrorException",
+    429: "ThrottlingException",
+    500: "InternalServerException",
+    503: "ServiceUnavailableException",
+}
+_RUNTIME_OPS = {"invoke": "invokes", "converse": "converses", "count-tokens": "count_tokens"}
+# The keys a model's native InvokeModel body must have (Bedrock answers a missing one 400).
+_REQUIRED = {
+    "claude": ("anthropic_version", "max_tokens", "messages"),
+    "nova": ("messages",),
+    "llama3": ("prompt",),
+    "llama4": ("prompt",),
+    "titan-embed": ("inputText",),
+}
 
 
 def _now() -> float:
@@ -158,28 +225,62 @@ class _Job:
 
 
 class _ApiError(Exception):
-    def __init__(self, shape: str, message: str) -> None:
+    def __init__(self, shape: str, message: str, service: str = "bedrock") -> None:
         super().__init__(message)
         self.shape = shape
         self.message = message
+        self.status = error_status(shape, service)
 
 
 class Emulator(EmulatorClients):
     """The emulator; see the module docs. Use :func:`start`, or ``Emulator(...).start()``.
 
-    Knobs: ``time_scale`` (seconds per state step and per slice of records), ``error_rate``
-    (fraction of records answered with an error line), ``throttle_rate`` (fraction of control
-    plane calls answered 429 ThrottlingException), ``outcomes`` (job-name substring -> final
-    state "Failed", "PartiallyCompleted" or "Expired"; a job tag ``emulator:outcome`` does the
-    same), ``partial_fraction`` (records left unprocessed by PartiallyCompleted), ``deny_roles``
-    (role-ARN substrings answered AccessDeniedException, as a missing iam:PassRole is), ``quotas`` (the
-    validation limits; default: ``bb.Quotas()``), ``responder(family, converse) -> Responder``,
-    ``seed``, ``max_concurrent_jobs`` (jobs per foundation model in Submitted, Validating,
-    Scheduled, InProgress or Stopping, whatever id form they were created with; one more is
-    answered ServiceQuotaExceededException, as AWS's default quota of 20 is), ``model_id_form``
-    (``"as-given"``: Get/List report ``modelId`` as it was sent; ``"arn"``: as an ARN, see
-    :func:`model_arn`, as Bedrock does for some jobs). ``time_scale=0`` runs jobs as fast as the
-    worker can.
+    Knobs (rates are fractions in [0, 1], each drawn from ``seed``, so a run is reproducible):
+
+    - ``time_scale``: seconds per state step and per slice of records (0: as fast as the
+      worker can).
+    - ``error_rate``: records answered with a retryable error line, a 429 (throttled) or a 500
+      (internal error), drawn per attempt from the seed, the record and the job's name: the
+      same record in another job (a retry) may succeed.
+    - ``invalid_input_rate``: records answered with a 400 validation error line ("Malformed
+      input request"), drawn from the seed and the record only: every job, and every runtime
+      call, fails that record the same way.
+    - ``invalid_json_rate``: answers (per attempt: job name, or runtime call) whose text is not
+      the JSON the prompt asks for (the object without its closing brace, in prose).
+    - ``truncate_rate`` and ``truncate_tokens`` (default 600): records (seed and record) whose
+      answer needs ``truncate_tokens`` output tokens; when the request's ``max_tokens`` (or
+      ``max_gen_len``, ``inferenceConfig.maxTokens``) is lower, the answer is cut there with the
+      family's stop reason (``max_tokens``; Llama: ``length``), its JSON unfinished.
+    - ``throttle_rate``: control-plane calls answered 429 ThrottlingException.
+    - ``runtime_throttle_rate``: runtime calls answered 429 ThrottlingException;
+      ``runtime_error_rate``: runtime calls answered 500 InternalServerException or 503
+      ServiceUnavailableException; both drawn per call (a counter), the throttle first.
+    - ``outcomes``: job-name substring -> how the job ends: "Failed" (in validation),
+      "PartiallyCompleted", "Expired" (never starts), "FailedService" (fails with an internal
+      server error after its first slice of records, writing them), "Stalled" (processes all but
+      ``partial_fraction`` of its records, then its counts stop moving until it is stopped; it
+      then writes what it processed and ends Stopped). A job tag ``emulator:outcome`` does the
+      same.
+    - ``partial_fraction``: records left unprocessed by PartiallyCompleted and Stalled.
+    - ``output_faults``: job-name substring -> what is wrong with its output: "truncated" (the
+      last line of each ``.jsonl.out`` cut in half, as an interrupted write leaves it),
+      "duplicates" (every tenth line written twice), "no_manifest" (no
+      ``manifest.json.out``).
+    - ``deny_roles``: role-ARN substrings answered AccessDeniedException, as a missing
+      iam:PassRole is.
+    - ``quotas``: the validation limits (default: ``bb.Quotas()``).
+    - ``responder(family, converse) -> Responder``: answers records, in jobs and on demand.
+    - ``max_concurrent_jobs``: jobs per foundation model in Submitted, Validating, Scheduled,
+      InProgress or Stopping, whatever id form they were created with; one more is answered
+      ServiceQuotaExceededException, as AWS's default quota of 20 is.
+    - ``model_id_form``: ``"as-given"``: Get/List report ``modelId`` as it was sent; ``"arn"``:
+      as an ARN, see :func:`model_arn`, as Bedrock does for some jobs.
+
+    A runtime call carries no record id: the emulator names the record by its prompt (the
+    system prompt and messages, not the inference parameters) among the records of the jobs it
+    has read. Records whose prompts are the same are told apart by their history (one that has
+    no good answer yet first, then the one answered on demand least often). A body no job had is
+    a record of its own. :meth:`stats` counts what was served.
     """
 
     def __init__(
@@ -190,7 +291,13 @@ class Emulator(EmulatorClients):
         region: str = "us-east-1",
         time_scale: float = 0.05,
         error_rate: float = 0.0,
+        invalid_input_rate: float = 0.0,
+        invalid_json_rate: float = 0.0,
+        truncate_rate: float = 0.0,
+        truncate_tokens: int = 600,
         throttle_rate: float = 0.0,
+        runtime_error_rate: float = 0.0,
+        runtime_throttle_rate: float = 0.0,
         outcomes: Mapping[str, str] | None = None,
         partial_fraction: float = 0.5,
         quotas: Any = None,
@@ -199,11 +306,27 @@ class Emulator(EmulatorClients):
         seed: int = 0,
         max_concurrent_jobs: int = 20,
         model_id_form: str = "as-given",
+        output_faults: Mapping[str, str] | None = None,
     ) -> None:
         if host not in ("127.0.0.1", "localhost", "::1"):
             raise ValueError("the emulator listens on loopback only")
         if time_scale < 0:
             raise ValueError(f"time_scale must be >= 0, not {time_scale}")
+        rates = {
+            "error_rate": error_rate,
+            "invalid_input_rate": invalid_input_rate,
+            "invalid_json_rate": invalid_json_rate,
+            "truncate_rate": truncate_rate,
+            "throttle_rate": throttle_rate,
+            "runtime_error_rate": runtime_error_rate,
+            "runtime_throttle_rate": runtime_throttle_rate,
+            "partial_fraction": partial_fraction,
+        }
+        for name, rate in rates.items():
+            if not 0.0 <= rate <= 1.0:
+                raise ValueError(f"{name} must be between 0 and 1, not {rate}")
+        if truncate_tokens < 1:
+            raise ValueError(f"truncate_tokens must be >= 1, not {truncate_tokens}")
         if max_concurrent_jobs < 0:
             raise ValueError(f"max_concurrent_jobs must be >= 0, not {max_concurrent_jobs}")
         if model_id_form not in MODEL_ID_FORMS:
@@ -213,10 +336,20 @@ class Emulator(EmulatorClients):
         for name, state in (outcomes or {}).items():
             if state not in OUTCOMES:
                 raise ValueError(f"outcome {name}={state}: the state must be one of {OUTCOMES}")
+        for name, fault in (output_faults or {}).items():
+            if fault not in OUTPUT_FAULTS:
+                raise ValueError(f"output fault {name}={fault}: one of {OUTPUT_FAULTS}")
+        self.output_faults = dict(output_faults or {})
         self.host, self.port, self.region = host, port, region
         self.time_scale = time_scale
         self.error_rate = error_rate
+        self.invalid_input_rate = invalid_input_rate
+        self.invalid_json_rate = invalid_json_rate
+        self.truncate_rate = truncate_rate
+        self.truncate_tokens = truncate_tokens
         self.throttle_rate = throttle_rate
+        self.runtime_error_rate = runtime_error_rate
+        self.runtime_throttle_rate = runtime_throttle_rate
         self.outcomes = dict(outcomes or {})
         self.partial_fraction = partial_fraction
         self.quotas = quotas
@@ -229,6 +362,13 @@ class Emulator(EmulatorClients):
         self._by_token: dict[str, str] = {}
         self._lock = threading.RLock()
         self._calls = 0
+        self._runtime_calls = 0
+        self._counts: dict[str, int] = dict.fromkeys(STAT_COUNTS, 0)
+        self._on_demand: collections.Counter[str] = collections.Counter()
+        # A record's prompt key -> the ids of the records with that prompt, in any job read.
+        self._by_prompt: dict[str, set[str]] = {}
+        # A record id -> "ok" (answered with a good answer last), else "bad" or "pending".
+        self._record_state: dict[str, str] = {}
         self._server: Any = None
         self._threads: list[threading.Thread] = []
         self._stop = threading.Event()
@@ -252,6 +392,8 @@ class Emulator(EmulatorClients):
         moto_app = DomainDispatcherApplication(create_backend_app)
 
         def app(environ: dict[str, Any], start_response: Any) -> Any:
+            if environ.get("PATH_INFO") == STATS_PATH:
+                return self._stats_endpoint(environ, start_response)
             auth = environ.get("HTTP_AUTHORIZATION", "")
             if "/bedrock/aws4_request" in auth:
                 return self._bedrock(environ, start_response)
@@ -286,7 +428,34 @@ class Emulator(EmulatorClients):
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    # --- the control plane -------------------------------------------------------------
+    # --- what was served ---------------------------------------------------------------
+
+    def stats(self) -> dict[str, Any]:
+        """What the emulator served so far: ``creates`` (jobs created; an idempotent retry
+        creates none), ``batch_records`` (records answered in jobs, error lines included),
+        ``invokes``, ``converses`` and ``count_tokens`` (runtime calls received, faults
+        included), ``runtime_records`` (InvokeModel and Converse calls answered with a model
+        output), ``runtime_errors`` (runtime calls answered with an error) and
+        ``on_demand_by_record`` (record id -> how many times it was answered on demand)."""
+        with self._lock:
+            out: dict[str, Any] = dict(self._counts)
+            out["on_demand_by_record"] = dict(self._on_demand)
+        return out
+
+    def _stats_endpoint(self, environ: dict[str, Any], start_response: Any) -> Iterator[bytes]:
+        if environ.get("REMOTE_ADDR") not in ("127.0.0.1", "::1", "::ffff:127.0.0.1"):
+            status, payload = "403 Forbidden", {"message": "loopback only"}
+        elif environ["REQUEST_METHOD"] != "GET":
+            status, payload = "405 Method Not Allowed", {"message": "GET only"}
+        else:
+            status, payload = "200 OK", self.stats()
+        data = json.dumps(payload).encode()
+        start_response(
+            status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
+        )
+        return iter([data])
+
+    # --- the control plane and the runtime -----------------------------------------------
 
     def _bedrock(self, environ: dict[str, Any], start_response: Any) -> Iterator[bytes]:
         method = environ["REQUEST_METHOD"]
@@ -296,7 +465,20 @@ class Emulator(EmulatorClients):
         query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
+        request_id = str(uuid.uuid4())
+        parts = raw_path.strip("/").split("/")
         try:
+            if (
+                method == "POST"
+                and len(parts) == 3
+                and parts[0] == "model"
+                and parts[2] in _RUNTIME_OPS
+            ):
+                model_id = urllib.parse.unquote(parts[1])
+                headers, data = self._runtime(parts[2], model_id, environ, body)
+                headers = [*headers, ("x-amzn-RequestId", request_id)]
+                start_response("200 OK", [*headers, ("Content-Length", str(len(data)))])
+                return iter([data])
             with self._lock:
                 self._calls += 1
                 calls = self._calls
@@ -304,17 +486,16 @@ class Emulator(EmulatorClients):
                 self.throttle_rate
                 and (calls * self.throttle_rate) % 1.0 + self.throttle_rate >= 1.0
             ):
-                raise _ApiError(
-                    "ThrottlingException", "Too many requests, please wait before trying again."
-                )
+                raise _ApiError("ThrottlingException", THROTTLED)
             status, payload = self._route(method, raw_path, query, body)
         except _ApiError as e:
             data = json.dumps({"message": e.message}).encode()
             start_response(
-                f"{error_status(e.shape)} Error",
+                f"{e.status} Error",
                 [
                     ("Content-Type", "application/json"),
                     ("x-amzn-ErrorType", e.shape),
+                    ("x-amzn-RequestId", request_id),
                     ("Content-Length", str(len(data))),
                 ],
             )
@@ -322,9 +503,199 @@ class Emulator(EmulatorClients):
         data = json.dumps(payload).encode()
         start_response(
             f"{status} OK",
-            [("Content-Type", "application/json"), ("Content-Length", str(len(data)))],
+            [
+                ("Content-Type", "application/json"),
+                ("x-amzn-RequestId", request_id),
+                ("Content-Length", str(len(data))),
+            ],
         )
         return iter([data])
+
+    def _runtime(
+        self, op: str, model_id: str, environ: dict[str, Any], body: bytes
+    ) -> tuple[list[tuple[str, str]], bytes]:
+        """InvokeModel, Converse or CountTokens: (response headers, body); raises _ApiError
+        with the runtime model's error shapes."""
+        with self._lock:
+            self._counts[_RUNTIME_OPS[op]] += 1
+            self._runtime_calls += 1
+            call = self._runtime_calls
+        try:
+            return self._serve_runtime(op, model_id, environ, body, call)
+        except _ApiError:
+            with self._lock:
+                self._counts["runtime_errors"] += 1
+            raise
+
+    def _serve_runtime(
+        self, op: str, model_id: str, environ: dict[str, Any], body: bytes, call: int
+    ) -> tuple[list[tuple[str, str]], bytes]:
+        started = time.monotonic()
+        u = _draw(self.seed, "runtime", call)
+        if u < self.runtime_throttle_rate:
+            raise _ApiError("ThrottlingException", THROTTLED, RUNTIME)
+        if u < self.runtime_throttle_rate + self.runtime_error_rate:
+            if _draw(self.seed, "runtime-kind", call) < 0.5:
+                raise _ApiError("InternalServerException", INTERNAL, RUNTIME)
+            raise _ApiError("ServiceUnavailableException", UNAVAILABLE, RUNTIME)
+        id_shape = {
+            "invoke": "InvokeModelIdentifier",
+            "converse": "ConversationalModelId",
+            "count-tokens": "FoundationModelVersionIdentifier",
+        }[op]
+        try:
+            check(id_shape, model_id, "modelId", RUNTIME)
+        except Invalid as e:
+            raise _ApiError(
+                "ValidationException", f"1 validation error detected: {e}", RUNTIME
+            ) from None
+        family = self._family(model_id)
+        if op == "count-tokens":
+            mi = self._count_tokens_input(model_id, body)
+            data = json.dumps({"inputTokens": input_tokens(mi)}).encode()
+            return [("Content-Type", "application/json")], data
+        converse = op == "converse"
+        mi = self._converse_input(model_id, family, body) if converse else _native(family, body)
+        rid = self._attribute(mi)
+        respond = self.responder(family, converse)
+        try:
+            out, clean = self._answer(family, respond, rid, mi, f"call:{call}", transient=False)
+        except RecordError as e:
+            shape = _RUNTIME_SHAPES.get(e.code, str(e.code)) if isinstance(e.code, int) else e.code
+            if shape not in service_model(RUNTIME)["shapes"]:
+                shape = "ModelErrorException"
+            raise _ApiError(shape, e.message, RUNTIME) from None
+        with self._lock:
+            self._counts["runtime_records"] += 1
+            self._on_demand[rid] += 1
+            self._record_state[rid] = "ok" if clean else "bad"
+        data = json.dumps(out, ensure_ascii=False).encode()
+        if converse:
+            return [("Content-Type", "application/json")], data
+        tin, tout = usage_of(out)
+        headers = [
+            ("Content-Type", "application/json"),
+            ("X-Amzn-Bedrock-Input-Token-Count", str(tin)),
+            ("X-Amzn-Bedrock-Output-Token-Count", str(tout)),
+            ("X-Amzn-Bedrock-Invocation-Latency", str(int((time.monotonic() - started) * 1000))),
+        ]
+        latency = environ.get("HTTP_X_AMZN_BEDROCK_PERFORMANCECONFIG_LATENCY")
+        if latency:
+            headers.append(("X-Amzn-Bedrock-PerformanceConfig-Latency", latency))
+        return headers, data
+
+    def _family(self, model_id: str) -> str:
+        from .. import _core
+
+        try:
+            return str(_core.model_info(model_id)["family"])
+        except Exception:
+            raise _ApiError(
+                "ValidationException", "The provided model identifier is invalid.", RUNTIME
+            ) from None
+
+    def _count_tokens_input(self, model_id: str, body: bytes) -> dict[str, Any]:
+        """The body CountTokens counts: ``invokeModel.body`` decoded, or ``converse``."""
+        req = _json_object(body, "The request body is not valid JSON.")
+        try:
+            check("CountTokensRequest", {**req, "modelId": model_id}, "", RUNTIME)
+        except Invalid as e:
+            raise _ApiError(
+                "ValidationException", f"1 validation error detected: {e}", RUNTIME
+            ) from None
+        given = req["input"]
+        if "converse" in given:
+            return dict(given["converse"])
+        raw = base64.b64decode(given["invokeModel"]["body"])
+        return _json_object(raw, MALFORMED)
+
+    def _converse_input(self, model_id: str, family: str, body: bytes) -> dict[str, Any]:
+        req = _json_object(body, "The request body is not valid JSON.")
+        try:
+            check("ConverseRequest", {**req, "modelId": model_id}, "", RUNTIME)
+        except Invalid as e:
+            raise _ApiError(
+                "ValidationException", f"1 validation error detected: {e}", RUNTIME
+            ) from None
+        if family == "titan-embed":
+            raise _ApiError(
+                "ValidationException",
+                "This action doesn't support the model that you provided. Try again with a "
+                "supported text or chat model.",
+                RUNTIME,
+            )
+        msgs = req.get("messages") or []
+        if not msgs or msgs[0].get("role") != "user":
+            raise _ApiError(
+                "ValidationException",
+                "A conversation must start with a user message. Try again with a conversation "
+                "that starts with a user message.",
+                RUNTIME,
+            )
+        return req
+
+    def _attribute(self, mi: dict[str, Any]) -> str:
+        """The record a runtime body is for: among the records of the jobs read whose prompt it
+        is, one without a good answer yet, then the one answered on demand least often, then
+        the first id; a body no job had is a record of its own, named by its prompt."""
+        key = prompt_key(mi)
+        with self._lock:
+            rids = self._by_prompt.get(key)
+            if not rids:
+                return "OD" + key[:9].upper()
+            return min(
+                rids,
+                key=lambda r: (self._record_state.get(r) == "ok", self._on_demand[r], r),
+            )
+
+    def _answer(
+        self,
+        family: str,
+        respond: Responder,
+        rid: str,
+        mi: dict[str, Any],
+        attempt: str,
+        *,
+        transient: bool,
+    ) -> tuple[dict[str, Any], bool]:
+        """A record's model output and whether it is a good one (not a drawn text fault), for a
+        job (``attempt`` names it) or a runtime call; raises :class:`RecordError` for an error.
+
+        The validation error is the record's (seed and record id); a transient error
+        (``transient``: in a job) and broken JSON are the attempt's; a long answer is the
+        record's and is cut when the body's limit is below ``truncate_tokens``."""
+        if self.invalid_input_rate and _draw(self.seed, "invalid", rid) < self.invalid_input_rate:
+            raise RecordError(400, MALFORMED)
+        if transient and self.error_rate and _draw(self.seed, attempt, rid) < self.error_rate:
+            if _draw(self.seed, "kind", attempt, rid) < 0.5:
+                raise RecordError(429, THROTTLED)
+            raise RecordError(500, INTERNAL)
+        out = respond(rid, mi)
+        if not (self.truncate_rate or self.invalid_json_rate):
+            return out, True
+        text = text_of_output(out)
+        if text is None:
+            return out, True
+        prefill = prefill_of(mi)
+        if self.truncate_rate and _draw(self.seed, "truncate", rid) < self.truncate_rate:
+            need = self.truncate_tokens
+            text = lengthened(text, prefill, need)
+            limit = max_tokens_of(family, mi)
+            if limit is not None and limit < need:
+                return with_text(out, cut_at(text, limit), output_tokens=limit, cut=True), False
+            out = with_text(out, text, output_tokens=need, cut=False)
+        if (
+            self.invalid_json_rate
+            and asks_json(mi)
+            and _draw(self.seed, "json", attempt, rid) < self.invalid_json_rate
+        ):
+            from .. import _core
+
+            bad = broken_json(text, prefill)
+            return with_text(
+                out, bad, output_tokens=_core.estimate_tokens(bad) or 1, cut=False
+            ), False
+        return out, True
 
     def _route(
         self, method: str, raw_path: str, query: dict[str, list[str]], body: bytes
@@ -401,6 +772,7 @@ class Emulator(EmulatorClients):
                 (o for k, o in self.outcomes.items() if k in req["jobName"]), None
             )
             self._jobs[job_id] = job
+            self._counts["creates"] += 1
             if token:
                 self._by_token[token] = job_id
         return {"jobArn": arn}
@@ -542,7 +914,12 @@ class Emulator(EmulatorClients):
 
     def _step(self, job: _Job) -> None:
         job.next_step = _now() + self.time_scale
-        job.last_modified = _now()
+        before = (job.status, job.processed)
+        self._advance(job)
+        if (job.status, job.processed) != before:
+            job.last_modified = _now()  # a stalled job's time stands still as its count does
+
+    def _advance(self, job: _Job) -> None:
         if job.stop_requested:
             self._write_outputs(job)
             self._finish(job, "Stopped", "Stopped by user.")
@@ -614,6 +991,7 @@ class Emulator(EmulatorClients):
             )
             return
         work = []
+        keys_of: list[tuple[str, str]] = []
         for k, raw in data.items():
             recs = []
             for n, line in enumerate(raw.splitlines(), 1):
@@ -625,7 +1003,14 @@ class Emulator(EmulatorClients):
                     or hashlib.sha1(f"{k}:{n}".encode()).hexdigest()[:11].upper()
                 )
                 recs.append((rid, rec))
+                mi = rec.get("modelInput")
+                if isinstance(mi, dict):
+                    keys_of.append((prompt_key(mi), rid))
             work.append((k, recs))
+        with self._lock:  # what runtime calls are told apart by (see _attribute)
+            for key, rid in keys_of:
+                self._by_prompt.setdefault(key, set()).add(rid)
+                self._record_state[rid] = "pending"
         job.work = work
         job.total = sum(len(r) for _, r in work)
         job.status = "Scheduled"
@@ -633,54 +1018,49 @@ class Emulator(EmulatorClients):
 
     def _process(self, job: _Job) -> None:
         total = job.total or 0
+        if job.outcome == "FailedService" and (job.processed > 0 or total == 0):
+            self._write_outputs(job)
+            self._finish(
+                job, "Failed", SERVICE_FAILURE.format(processed=job.processed, total=total)
+            )
+            return
         limit = total
-        if job.outcome == "PartiallyCompleted":
+        if job.outcome in ("PartiallyCompleted", "Stalled"):
             limit = int(total * (1 - self.partial_fraction))
         per_step = max(1, -(-total // 5))
         converse = job.request.get("modelInvocationType") == "Converse"
-        respond = self.responder(getattr(job, "family", "claude"), converse)
+        family = getattr(job, "family", "claude")
+        respond = self.responder(family, converse)
+        attempt = "job:" + job.request["jobName"]
         budget = per_step
+        states: list[tuple[str, str]] = []
         for key, recs in job.work:
             out = job.done.setdefault(key, [])
             while len(out) < len(recs) and budget > 0 and job.processed < limit:
                 rid, rec = recs[len(out)]
+                mi = rec.get("modelInput") or {}
                 line: dict[str, Any] = {"recordId": rid, "modelInput": rec.get("modelInput")}
                 try:
-                    if self.error_rate > 0 and _unit_hash(self.seed, rid) < self.error_rate:
-                        raise RecordError(
-                            400,
-                            "Malformed input request, please reformat your input and try again.",
-                        )
-                    line["modelOutput"] = respond(rid, rec.get("modelInput") or {})
+                    output, clean = self._answer(family, respond, rid, mi, attempt, transient=True)
+                    line["modelOutput"] = output
                     job.success += 1
-                    usage = line["modelOutput"].get("usage", {})
-                    job.input_tokens += int(
-                        usage.get(
-                            "input_tokens",
-                            usage.get(
-                                "inputTokens",
-                                line["modelOutput"].get(
-                                    "prompt_token_count",
-                                    line["modelOutput"].get("inputTextTokenCount", 0),
-                                ),
-                            ),
-                        )
-                    )
-                    job.output_tokens += int(
-                        usage.get(
-                            "output_tokens",
-                            usage.get(
-                                "outputTokens", line["modelOutput"].get("generation_token_count", 0)
-                            ),
-                        )
-                    )
+                    tin, tout = usage_of(output)
+                    job.input_tokens += tin
+                    job.output_tokens += tout
+                    states.append((rid, "ok" if clean else "bad"))
                 except RecordError as e:
                     line["error"] = {"errorCode": e.code, "errorMessage": e.message}
                     job.errors += 1
+                    states.append((rid, "bad"))
                 out.append(json.dumps(line, ensure_ascii=False))
                 job.processed += 1
                 budget -= 1
+        with self._lock:
+            self._counts["batch_records"] += len(states)
+            self._record_state.update(states)
         if job.processed >= limit:
+            if job.outcome == "Stalled":
+                return  # InProgress, its count no longer moving, until it is stopped
             self._write_outputs(job)
             if limit < total:
                 self._finish(
@@ -698,12 +1078,19 @@ class Emulator(EmulatorClients):
         base = f"{prefix}/{job.job_id}" if prefix else job.job_id
         s3 = self._s3c()
         rng = random.Random(f"{self.seed}:{job.job_id}")
+        faults = {f for k, f in self.output_faults.items() if k in job.request["jobName"]}
         for key, lines in job.done.items():
             shuffled = list(lines)
             rng.shuffle(shuffled)  # Bedrock does not keep the input order
+            if "duplicates" in faults:
+                shuffled += shuffled[::10]
             name = key.rsplit("/", 1)[-1] + ".out"
             body = ("\n".join(shuffled) + "\n").encode() if shuffled else b""
+            if "truncated" in faults and shuffled:
+                body = body[: len(body) - len(shuffled[-1].encode()) // 2 - 1]
             s3.put_object(Bucket=bucket, Key=f"{base}/{name}", Body=body)
+        if "no_manifest" in faults:
+            return
         manifest = {
             "totalRecordCount": job.total or 0,
             "processedRecordCount": job.processed,
@@ -717,9 +1104,37 @@ class Emulator(EmulatorClients):
         )
 
 
-def _unit_hash(seed: int, record_id: str) -> float:
-    """A record's fixed draw in [0, 1]: which records fail does not depend on timing."""
-    return int(hashlib.sha256(f"{seed}:{record_id}".encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+def _draw(seed: int, *parts: object) -> float:
+    """A draw in [0, 1] fixed by the seed and ``parts`` (what it is for, the attempt, the
+    record): which records fail does not depend on timing or thread order."""
+    key = ":".join([str(seed), *map(str, parts)])
+    return int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+
+
+def _json_object(body: bytes, message: str) -> dict[str, Any]:
+    """A JSON object from a request body, else a 400 ValidationException with ``message``."""
+    try:
+        value = json.loads(body or b"{}")
+    except ValueError:
+        value = None
+    if not isinstance(value, dict):
+        raise _ApiError("ValidationException", message, RUNTIME)
+    return value
+
+
+def _native(family: str, body: bytes) -> dict[str, Any]:
+    """An InvokeModel body: a JSON object with the keys the model's request format needs, else
+    a 400 ValidationException as Bedrock words it."""
+    mi = _json_object(body, MALFORMED)
+    for key in _REQUIRED.get(family, ()):
+        if key not in mi:
+            raise _ApiError(
+                "ValidationException",
+                f"Malformed input request: #: required key [{key}] not found, please reformat "
+                "your input and try again.",
+                RUNTIME,
+            )
+    return mi
 
 
 def _complete_multipart(app: Any, environ: dict[str, Any], start_response: Any) -> Any:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 ACCOUNT = "123456789012"
+STATS_PATH = "/_emulator/stats"
+"""Where the emulator reports what it served (``GET``, unsigned, loopback only)."""
 
 
 class EmulatorClients:
@@ -15,8 +17,18 @@ class EmulatorClients:
 
     @property
     def endpoint_url(self) -> str:
-        """``http://127.0.0.1:PORT``: S3 and the Bedrock control plane."""
+        """``http://127.0.0.1:PORT``: S3, the Bedrock control plane and the Bedrock runtime."""
         raise NotImplementedError
+
+    def stats(self) -> dict[str, Any]:
+        """What the emulator served (see :meth:`bedrock_batch.emulator.Emulator.stats`), read
+        from ``GET /_emulator/stats``."""
+        import json
+        import urllib.request
+
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback only
+        with opener.open(self.endpoint_url + STATS_PATH, timeout=10) as resp:
+            return dict(json.load(resp))
 
     def env(self) -> dict[str, str]:
         """Environment variables that point any AWS SDK here (fake credentials)."""
@@ -36,8 +48,9 @@ class EmulatorClients:
             region=self.region, endpoint_url=self.endpoint_url, _credentials=("testing", "testing")
         )
 
-    def boto3_client(self, service: str) -> Any:
-        """A boto3 client (``"s3"`` or ``"bedrock"``) for this emulator (one retry at most)."""
+    def boto3_client(self, service: str, *, retries: int = 1) -> Any:
+        """A boto3 client (``"s3"``, ``"bedrock"`` or ``"bedrock-runtime"``) for this emulator,
+        signing with SigV4 and the fake credentials, retrying ``retries`` times at most."""
         import boto3
         from botocore.config import Config
 
@@ -48,7 +61,11 @@ class EmulatorClients:
             aws_access_key_id="testing",
             aws_secret_access_key="testing",
             config=Config(
-                s3={"addressing_style": "path"}, retries={"max_attempts": 1, "mode": "standard"}
+                s3={"addressing_style": "path"},
+                retries={"max_attempts": retries, "mode": "standard"},
+                # bedrock-runtime also takes bearer API keys: a key in the environment
+                # (AWS_BEARER_TOKEN_BEDROCK) must not replace the signature the emulator routes by.
+                signature_version="v4" if service != "s3" else None,
             ),
         )
 

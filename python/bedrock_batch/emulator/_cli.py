@@ -47,6 +47,13 @@ def _non_negative(value: str) -> float:
     return f
 
 
+def _positive(value: str) -> int:
+    n = _count(value)
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive integer")
+    return n
+
+
 def _count(value: str) -> int:
     try:
         n = int(value)
@@ -68,6 +75,17 @@ def _outcome(value: str) -> tuple[str, str]:
     return name, state
 
 
+def _output_fault(value: str) -> tuple[str, str]:
+    from . import OUTPUT_FAULTS
+
+    name, sep, fault = value.rpartition("=")
+    if not sep or not name or fault not in OUTPUT_FAULTS:
+        raise argparse.ArgumentTypeError(
+            f"{value!r}: expected SUBSTRING=FAULT, FAULT one of {', '.join(OUTPUT_FAULTS)}"
+        )
+    return name, fault
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The emulator's knobs as options (see :class:`bedrock_batch.emulator.Emulator`)."""
     from . import MODEL_ID_FORMS
@@ -82,13 +100,56 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="seconds per job step (0: as fast as the worker can)",
     )
     parser.add_argument(
-        "--error-rate", type=_fraction, default=0.0, help="fraction of records that fail"
+        "--error-rate",
+        type=_fraction,
+        default=0.0,
+        help="fraction of records answered with a retryable 429 or 500 error line, drawn per "
+        "job (a retry may succeed)",
+    )
+    parser.add_argument(
+        "--invalid-input-rate",
+        type=_fraction,
+        default=0.0,
+        help="fraction of records answered with a 400 validation error, drawn per record (in "
+        "every job and on demand)",
+    )
+    parser.add_argument(
+        "--invalid-json-rate",
+        type=_fraction,
+        default=0.0,
+        help="fraction of answers (per job or runtime call) that are not the JSON asked for",
+    )
+    parser.add_argument(
+        "--truncate-rate",
+        type=_fraction,
+        default=0.0,
+        help="fraction of records whose answer needs --truncate-tokens output tokens (cut at a "
+        "lower max_tokens)",
+    )
+    parser.add_argument(
+        "--truncate-tokens",
+        type=_positive,
+        default=600,
+        help="output tokens the --truncate-rate records need",
     )
     parser.add_argument(
         "--throttle-rate",
         type=_fraction,
         default=0.0,
         help="fraction of control-plane calls answered 429 ThrottlingException",
+    )
+    parser.add_argument(
+        "--runtime-error-rate",
+        type=_fraction,
+        default=0.0,
+        help="fraction of runtime calls answered 500 InternalServerException or 503 "
+        "ServiceUnavailableException",
+    )
+    parser.add_argument(
+        "--runtime-throttle-rate",
+        type=_fraction,
+        default=0.0,
+        help="fraction of runtime calls answered 429 ThrottlingException",
     )
     parser.add_argument(
         "--max-concurrent-jobs",
@@ -103,13 +164,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="SUBSTRING=STATE",
         help="jobs whose name contains SUBSTRING end in STATE (Failed, PartiallyCompleted, "
-        "Expired); repeatable",
+        "Expired, FailedService: an internal error after starting, Stalled: stops moving "
+        "until stopped); repeatable",
+    )
+    parser.add_argument(
+        "--output-fault",
+        type=_output_fault,
+        action="append",
+        default=[],
+        metavar="SUBSTRING=FAULT",
+        help="jobs whose name contains SUBSTRING write broken output: truncated (last line "
+        "cut), duplicates (lines written twice), no_manifest; repeatable",
     )
     parser.add_argument(
         "--partial-fraction",
         type=_fraction,
         default=0.5,
-        help="fraction of records a PartiallyCompleted job leaves unprocessed",
+        help="fraction of records a PartiallyCompleted or Stalled job leaves unprocessed",
     )
     parser.add_argument(
         "--model-id-form",
@@ -128,6 +199,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     """Runs the emulator until SIGINT or SIGTERM; 0 after either."""
     from . import Emulator
+    from ._base import STATS_PATH
 
     stopping: list[int] = []
 
@@ -146,9 +218,16 @@ def main(args: argparse.Namespace) -> int:
             region=args.region,
             time_scale=args.time_scale,
             error_rate=args.error_rate,
+            invalid_input_rate=args.invalid_input_rate,
+            invalid_json_rate=args.invalid_json_rate,
+            truncate_rate=args.truncate_rate,
+            truncate_tokens=args.truncate_tokens,
             throttle_rate=args.throttle_rate,
+            runtime_error_rate=args.runtime_error_rate,
+            runtime_throttle_rate=args.runtime_throttle_rate,
             max_concurrent_jobs=args.max_concurrent_jobs,
             outcomes=dict(args.outcome),
+            output_faults=dict(args.output_fault),
             partial_fraction=args.partial_fraction,
             model_id_form=args.model_id_form,
             seed=args.seed,
@@ -160,6 +239,7 @@ def main(args: argparse.Namespace) -> int:
             out.write("point any AWS SDK at it with:\n")
             for k, v in emu.env().items():
                 out.write(f"  export {k}={v}\n")
+            out.write(f"what it served: GET {emu.endpoint_url}{STATS_PATH}\n")
             out.flush()
             while not stopping:
                 if args.exit_with_parent and os.getppid() != parent:

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
 import subprocess
 import sys
@@ -21,7 +22,7 @@ from ._cli import READY
 class EmulatorProcess(EmulatorClients):
     """A running ``bedrock-batch emulator`` child process: the helpers of :class:`Emulator`
     (``endpoint_url``, ``env()``, ``client()``, ``boto3_client()``, ``create_bucket()``,
-    ``role_arn()``), ``pid``, and :meth:`stop`. Made by :func:`spawn`."""
+    ``role_arn()``, ``stats()`` over HTTP), ``pid``, and :meth:`stop`. Made by :func:`spawn`."""
 
     def __init__(
         self,
@@ -98,9 +99,16 @@ def spawn(
     region: str = "us-east-1",
     time_scale: float = 0.05,
     error_rate: float = 0.0,
+    invalid_input_rate: float = 0.0,
+    invalid_json_rate: float = 0.0,
+    truncate_rate: float = 0.0,
+    truncate_tokens: int = 600,
     throttle_rate: float = 0.0,
+    runtime_error_rate: float = 0.0,
+    runtime_throttle_rate: float = 0.0,
     max_concurrent_jobs: int = 20,
     outcomes: Mapping[str, str] | None = None,
+    output_faults: Mapping[str, str] | None = None,
     partial_fraction: float = 0.5,
     model_id_form: str = "as-given",
     seed: int = 0,
@@ -129,8 +137,20 @@ def spawn(
         repr(float(time_scale)),
         "--error-rate",
         repr(float(error_rate)),
+        "--invalid-input-rate",
+        repr(float(invalid_input_rate)),
+        "--invalid-json-rate",
+        repr(float(invalid_json_rate)),
+        "--truncate-rate",
+        repr(float(truncate_rate)),
+        "--truncate-tokens",
+        str(truncate_tokens),
         "--throttle-rate",
         repr(float(throttle_rate)),
+        "--runtime-error-rate",
+        repr(float(runtime_error_rate)),
+        "--runtime-throttle-rate",
+        repr(float(runtime_throttle_rate)),
         "--max-concurrent-jobs",
         str(max_concurrent_jobs),
         "--partial-fraction",
@@ -142,7 +162,9 @@ def spawn(
         "--exit-with-parent",
     ]
     for name, state in (outcomes or {}).items():
-        cmd += ["--outcome", f"{name}={state}"]
+        cmd.append(f"--outcome={name}={state}")  # one word: a name may start with "-"
+    for name, fault in (output_faults or {}).items():
+        cmd.append(f"--output-fault={name}={fault}")
     env = dict(os.environ)
     # The child imports the same bedrock_batch as this process, installed or not.
     package_root = str(Path(__file__).resolve().parents[2])
@@ -180,6 +202,11 @@ def spawn(
     for line in list(out):
         if line.startswith(READY):
             return EmulatorProcess(proc, readers, line[len(READY) :].strip(), region)
+    readers[0].join(timeout=1)
+    if not readers[0].is_alive():
+        # Its output ended: the child is exiting; its status may lag the end of its pipe.
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=10)
     running = proc.poll() is None
     _end(proc, readers, timeout=0)
     status = (

@@ -612,6 +612,8 @@ class Run:
                         "output_tokens": tout,
                         "batch_cost": cost,
                         "message": att.get("message"),
+                        "submitted_at": att.get("submitted_at"),
+                        "ended_at": att.get("ended_at"),
                     }
                 )
         od = d.state["on_demand"]
@@ -636,6 +638,8 @@ class Run:
                     "output_tokens": tout,
                     "batch_cost": None,
                     "message": None,
+                    "submitted_at": None,
+                    "ended_at": None,
                 }
             )
         processed, states = d.progress()
@@ -732,6 +736,9 @@ class Run:
                 if att.get("ended_at"):
                     ends.append(float(att["ended_at"]))
         od_in, od_out = d.on_demand_tokens()
+        # Records answered, each once however many times it was sent (tokens count them all).
+        summary = (await d.outcomes()).summary()
+        ok = int(summary["succeeded"]) + int(summary["invalid_output"])
         manifest = {"inputTokenCount": tin, "outputTokenCount": tout, "successRecordCount": ok}
         report = cost_report(
             manifest,
@@ -752,6 +759,12 @@ class Run:
 
     def cost_report(self, *, on_demand_rate: float | None = None) -> CostReport:
         return run_sync(self.cost_report_async(on_demand_rate=on_demand_rate))
+
+    def plot_timeline(self) -> Any:
+        """A figure of the run's jobs, one bar each from submission to the end (``[plot]``)."""
+        from ..plot import plot_timeline
+
+        return plot_timeline(self.status())
 
     def _repr_html_(self) -> str:
         try:

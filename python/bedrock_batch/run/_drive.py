@@ -42,7 +42,7 @@ from ._store import FORMAT, Store
 
 # Why a record is not sent again: errors that would fail the same way.
 TRUNCATED = {"max_tokens", "length", "LENGTH", "MAX_TOKENS"}
-RETRYABLE_CODES = {"429", "500", "502", "503", "504"}
+RETRYABLE_CODES = {"429", "500", "502", "503", "504", "unreadable_line"}
 RETRYABLE_WORDS = ("throttl", "internal", "unavailable", "timeout", "timed out", "too many")
 
 
@@ -700,7 +700,7 @@ class Driver:
             n = size + (1 if j < extra else 0)
             ids = pool[at : at + n]
             at += n
-            name = f"r{r}-s{j + 1:04d}"
+            name = f"r{r}-{j + 1:04d}"
             folder = self.cache / "retry" / name
             folder.mkdir(parents=True, exist_ok=True)
             files = self.write_lines(folder, [lines[i] for i in ids], bigger, q)

@@ -180,6 +180,12 @@ class Plan:
             for s in self.shards
         ]
 
+    def plot_tokens(self, *, bins: int = 40) -> Any:
+        """A histogram of the estimated input tokens per record (``[plot]``)."""
+        from ..plot import plot_tokens
+
+        return plot_tokens(self, bins=bins)
+
     def to_pandas(self) -> Any:
         """The shards as a pandas DataFrame (one row per job)."""
         import pandas as pd
