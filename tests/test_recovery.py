@@ -332,3 +332,61 @@ def test_killed_in_the_on_demand_phase_sends_nothing_twice(
     # Records whose answer was written were never sent again; one in flight at a kill may be.
     twice = [r for r, n in stats["on_demand_by_record"].items() if n > 1]
     assert len(twice) <= 4, twice
+
+
+@pytest.mark.parametrize(
+    "spawned", [{"time_scale": 0.01, "truncate_rate": 0.1, "truncate_tokens": 500}], indirect=True
+)
+def test_answers_cut_at_max_tokens_go_again_only_with_more_room(
+    spawned: Any, articles: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    source = rows(articles, 1200, "m")
+    # Without retry_max_tokens: reported, not sent again blindly.
+    plain = make(spawned, "cutplain", source, tmp_path / "a")
+    plain.start()
+    plain.wait(progress=False, timeout=300)
+    df = check_once(plain, source, spawned)
+    cut = df[df["status"] == "invalid_output"]
+    assert len(cut) > 50 and set(cut["stop_reason"]) == {"max_tokens"}
+    assert cut["error_message"].str.contains("set retry_max_tokens=").all()
+    assert set(cut["attempts"]) == {1}
+    assert not [j for j in jobs_of(spawned, "cutplain") if "-r1-" in j["jobName"]]
+    # With it: the cut records go again with the larger limit and come back whole.
+    roomy = make(spawned, "cutroomy", source, tmp_path / "b", retry_max_tokens=800)
+    roomy.start()
+    roomy.wait(progress=False, timeout=300)
+    df = check_once(roomy, source, spawned)
+    assert set(df["status"]) == {"succeeded"}, df["status"].value_counts()
+    assert (df["attempts"] == 2).sum() == len(cut)
+    retry_input = (
+        spawned.boto3_client("s3")
+        .get_object(Bucket=BUCKET, Key="runs/cutroomy/inputs/r1-0001/part-00001.jsonl")["Body"]
+        .read()
+    )
+    assert b'"max_tokens": 800' in retry_input or b'"max_tokens":800' in retry_input
+
+
+@pytest.mark.parametrize(
+    "spawned",
+    [{"time_scale": 0.01, "outcomes": {"-s0002-a0": "FailedService", "-s0003-a0": "Failed"}}],
+    indirect=True,
+)
+def test_a_service_failure_is_resubmitted_a_validation_failure_is_not(
+    spawned: Any, articles: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    source = rows(articles, 1500, "v")
+    run = make(spawned, "failures", source, tmp_path)
+    run.start()
+    run.wait(progress=False, timeout=300)
+    df = check_once(run, source, spawned)
+    by = {j["jobName"].split("-", 2)[2]: j for j in jobs_of(spawned, "failures")}
+    assert by["s0002-a0"]["status"] == "Failed" and by["s0002-a1"]["status"] == "Completed"
+    assert by["s0003-a0"]["status"] == "Failed" and "s0003-a1" not in by
+    shard3 = set(run.plan().shards[2].ids)
+    lost = df[df["recordId"].isin(shard3)]
+    assert set(lost["status"]) == {"missing"}
+    assert lost["error_message"].str.contains("its job failed validation").all()
+    rest = df[~df["recordId"].isin(shard3)]
+    assert set(rest["status"]) == {"succeeded"}
+    st = {r["shard"]: r for r in run.status().rows if r["attempt"] == 0}
+    assert "Validation failed" in str(st["s0003"]["message"])
