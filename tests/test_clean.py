@@ -482,3 +482,51 @@ def test_every_string_width_reads_the_same() -> None:
         for line in recs.to_jsonl().splitlines()
     ]
     assert got == [f"[{_py_text(d)}]" for d in docs]
+
+
+# --- Arrow in, the same kind out --------------------------------------------------------------
+
+
+def test_every_arrow_kind_in_and_the_same_kind_out() -> None:
+    import pandas as pd
+
+    pl = pytest.importorskip("polars")
+    docs = ["<p>a &amp; b</p>", None, "# 見出し\n\n本文 [リンク](https://x)", ""]
+    want = ["a & b", None, "見出し 本文 リンク", ""]
+    for typ in (pa.string(), pa.large_string(), pa.string_view()):
+        out = bb.clean(pa.array(docs, type=typ))
+        assert isinstance(out, pa.Array) and out.type == typ and out.to_pylist() == want
+    # A chunk boundary in the middle, chunks of two types' worth of offsets.
+    chunked = pa.chunked_array([docs[:1], docs[1:3], docs[3:]], type=pa.large_string())
+    out = bb.clean(chunked)
+    assert isinstance(out, pa.ChunkedArray) and out.to_pylist() == want
+    series = pl.Series("content", docs)
+    out = bb.clean(series)
+    assert isinstance(out, pl.Series) and out.name == "content" and out.to_list() == want
+    s = pd.Series(docs, dtype="str", index=[10, 11, 12, 13], name="content")
+    out = bb.clean(s)
+    assert out.dtype == s.dtype and list(out.index) == [10, 11, 12, 13] and out.name == "content"
+    assert out.isna().tolist() == [False, True, False, False]
+    assert out.dropna().tolist() == ["a & b", "見出し 本文 リンク", ""]
+    arrowed = pd.Series(docs, dtype=pd.ArrowDtype(pa.large_string()))
+    out = bb.clean(arrowed)
+    assert out.dtype == pd.ArrowDtype(pa.large_string()) and out.tolist()[0] == "a & b"
+    # Dictionary-encoded (categorical) text and an all-null column.
+    assert bb.clean(pa.array(docs).dictionary_encode()).to_pylist() == want
+    assert bb.clean(pa.nulls(3)).to_pylist() == [None, None, None]
+    # The same text as the list path, on the corpus.
+    # (Arrow text is UTF-8 already: no transcoding on the way in.)
+
+
+def test_arrow_columns_that_are_not_text_are_named() -> None:
+    with pytest.raises(InputTypeError, match=r"the column is Arrow Int64, not text"):
+        bb.clean(pa.array([1, 2, 3]))
+    bad = pa.array([b"ok", b"\xff\xfe"], type=pa.binary())
+    with pytest.raises(InputError, match=r"row 1: the column holds bytes that are not UTF-8"):
+        bb.clean(bad)
+    assert bb.clean(pa.array([b"<b>x</b>"], type=pa.binary())).to_pylist() == ["x"]
+
+
+def test_arrow_and_list_paths_agree_on_the_corpus(articles: list[dict[str, Any]]) -> None:
+    docs = [a["content"] for a in articles]
+    assert bb.clean(pa.array(docs)).to_pylist() == bb.clean(docs)

@@ -671,3 +671,64 @@ def test_model_ids_profiles_and_arns() -> None:
             and info["base_model"] == "anthropic.claude-haiku-4-5-20251001-v1:0"
         )
         assert info["max_output_tokens"] == 64000 and info["context_tokens"] == 200000
+
+
+# --- Arrow tables in ---------------------------------------------------------------------------
+
+
+def test_arrow_tables_of_every_kind_pack_the_same_records(articles: list[dict[str, Any]]) -> None:
+    pl = pytest.importorskip("polars")
+    rows = [
+        {"id": f"a{i}", "title": a.get("title") or "t", "content": a["content"][:3000]}
+        for i, a in enumerate(articles)
+    ]
+    rows[3]["title"] = None  # a null, written empty with missing="empty"
+    kw: dict[str, Any] = {
+        "prompt": bb.Prompt(user=USER),
+        "model": HAIKU,
+        "clean": {"content": "auto"},
+        "missing": "empty",
+    }
+    want = bb.pack(rows, **kw).to_jsonl()
+    table = pa.Table.from_pylist(rows)
+    assert bb.pack(table, **kw).to_jsonl() == want
+    assert bb.pack(table.to_batches(max_chunksize=100)[0], **kw).ids == [
+        r["id"] for r in rows[:100]
+    ]
+    # Chunks that end mid-table, and every string type.
+    chunked = pa.Table.from_batches(table.to_batches(max_chunksize=77))
+    assert bb.pack(chunked, **kw).to_jsonl() == want
+    for typ in (pa.large_string(), pa.string_view()):
+        cast = table.cast(pa.schema([(n, typ) for n in table.schema.names]))
+        assert bb.pack(cast, **kw).to_jsonl() == want
+    assert bb.pack(pl.from_arrow(table), **kw).to_jsonl() == want
+    str_df = pd.DataFrame(rows).astype({"title": "str", "content": "str", "id": "str"})
+    assert bb.pack(str_df, **kw).to_jsonl() == want
+    reader = pa.RecordBatchReader.from_batches(table.schema, table.to_batches(max_chunksize=50))
+    assert bb.pack(reader, **kw).to_jsonl() == want
+    # Integer ids from Arrow, as from a list.
+    ints = pa.table({"id": [7, 8], "title": ["A", "B"], "content": ["x", "y"]})
+    assert bb.pack(ints, prompt=bb.Prompt(user=USER), model=HAIKU).ids == ["7", "8"]
+
+
+def test_arrow_records_outlive_their_table() -> None:
+    table = pa.table({"id": ["a", "b"], "title": ["T", "U"], "content": ["本文 one", "two"]})
+    recs = bb.pack(table, prompt=bb.Prompt(user=USER), model=HAIKU)
+    want = recs.to_jsonl()
+    del table
+    gc.collect()
+    assert recs.to_jsonl() == want and "本文 one" in want.decode()
+
+
+def test_arrow_tables_with_bad_columns_are_named() -> None:
+    with pytest.raises(InputError, match=r"column 'content'.*columns: id, title"):
+        bb.pack(pa.table({"id": ["a"], "title": ["t"]}), prompt=bb.Prompt(user=USER), model=HAIKU)
+    nums = pa.table({"id": ["a"], "title": ["t"], "content": [1.5]})
+    with pytest.raises(InputTypeError, match=r'column "content" is Arrow Float64, not text'):
+        bb.pack(nums, prompt=bb.Prompt(user=USER), model=HAIKU)
+    raw = pa.table({"id": ["a", "b"], "title": ["t", "t"], "content": pa.array([b"ok", b"\xff"])})
+    with pytest.raises(InputError, match=r'row 1: column "content" holds bytes that are not UTF-8'):
+        bb.pack(raw, prompt=bb.Prompt(user=USER), model=HAIKU)
+    floats = pa.table({"id": [1.5], "title": ["t"], "content": ["c"]})
+    with pytest.raises(InputTypeError, match=r'id column "id" is Arrow Float64'):
+        bb.pack(floats, prompt=bb.Prompt(user=USER), model=HAIKU)

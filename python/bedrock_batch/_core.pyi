@@ -15,6 +15,7 @@ __all__ = [
     "_Results",
     "__version__",
     "base_model_id",
+    "clean_arrow",
     "clean_batch",
     "clean_html",
     "clean_markdown",
@@ -77,6 +78,23 @@ def clean_batch(
 
     ``progress``, when given, is called with the number of documents finished after each chunk.
     """
+
+def clean_arrow(
+    docs: object,
+    /,
+    *,
+    format: str = "auto",
+    drop_code: bool = True,
+    drop_images: bool = True,
+    keep_paragraphs: bool = False,
+    max_chars: int | None = None,
+    threads: int | None = None,
+    progress: Callable[[int], object] | None = None,
+) -> Any:
+    """Cleans an Arrow text column (any object with ``__arrow_c_array__`` or
+    ``__arrow_c_stream__``: pyarrow, polars, pandas with Arrow-backed strings, DuckDB) in
+    parallel with the GIL released, reading the text in place: an Arrow ``large_string`` array
+    back (an object with ``__arrow_c_array__``), nulls kept."""
 
 @final
 class Quotas:
@@ -208,7 +226,7 @@ class Records:
         error unless ``overwrite=True``."""
 
 def pack_columns(
-    columns: Mapping[str, Iterable[object]] | list[dict[str, object]],
+    columns: Mapping[str, Iterable[object]] | list[dict[str, object]] | object,
     rows: int,
     *,
     prompt: Prompt,
@@ -225,8 +243,10 @@ def pack_columns(
     """Packs table columns into records (the ``bb.pack`` core; ``bedrock_batch.pack`` adapts
     tables).
 
-    ``columns`` is a dict of column name to values, or a list of plain dicts (rows) whose
-    ``fields`` are read in one pass over the rows, the ids from ``id_field`` when given."""
+    ``columns`` is a dict of column name to values, a list of plain dicts (rows) whose
+    ``fields`` are read in one pass over the rows, or an Arrow table (any object with
+    ``__arrow_c_stream__`` or ``__arrow_c_array__``) whose ``fields`` columns are read in place
+    from its buffers (``rows`` is then its length); the ids from ``id_field`` when given."""
 
 def validate_input(
     source: str | bytes,

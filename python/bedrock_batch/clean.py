@@ -34,6 +34,53 @@ def _restore_missing(out: list[str | None], values: list[Any]) -> list[Any]:
     return [v if o is None else o for o, v in zip(out, values)]
 
 
+def _arrow_kind(docs: object) -> Callable[[Any], Any] | None:
+    """How to give an Arrow-backed column back as its own kind (the cleaned text comes as an
+    Arrow ``large_string`` array), or None when ``docs`` is not read as Arrow: pyarrow arrays,
+    polars Series, pandas Series of Arrow-backed strings (pandas 3's ``str``, ``ArrowDtype``),
+    and any other object with ``__arrow_c_array__``/``__arrow_c_stream__`` (DuckDB, nanoarrow).
+    A pandas ``object`` Series holds Python strings: it takes the list path."""
+    if isinstance(docs, (list, tuple)) or not (
+        hasattr(docs, "__arrow_c_array__") or hasattr(docs, "__arrow_c_stream__")
+    ):
+        return None
+    pd = sys.modules.get("pandas")
+    if pd is not None and isinstance(docs, pd.Series):
+        if docs.dtype == object:
+            return None
+        series = docs
+        import pyarrow as pa
+
+        def to_series(out: Any) -> Any:
+            arr = pa.array(out)
+            if isinstance(series.dtype, pd.StringDtype):
+                return pd.Series(arr, index=series.index, name=series.name, dtype=series.dtype)
+            return pd.Series(
+                pd.arrays.ArrowExtensionArray(arr), index=series.index, name=series.name
+            )
+
+        return to_series
+    pa = sys.modules.get("pyarrow")
+    if pa is not None and isinstance(docs, (pa.Array, pa.ChunkedArray)):
+        typ = docs.type
+        chunked = isinstance(docs, pa.ChunkedArray)
+
+        def to_arrow(out: Any) -> Any:
+            arr = pa.array(out)
+            if typ != arr.type and (pa.types.is_string(typ) or pa.types.is_string_view(typ)):
+                arr = arr.cast(typ)  # the same string type back
+            return pa.chunked_array([arr], type=arr.type) if chunked else arr
+
+        return to_arrow
+    pl = sys.modules.get("polars")
+    if pl is not None and isinstance(docs, pl.Series):
+        name = docs.name
+        return lambda out: pl.Series(out).alias(name)
+    if pa is not None:
+        return lambda out: pa.array(out)
+    return lambda out: out  # an object with __arrow_c_array__: any Arrow library reads it
+
+
 def _adapt(docs: object) -> tuple[list[Any], Callable[[list[str | None]], Any]]:
     """Turns any supported container into a list, and returns how to rebuild its kind."""
     if isinstance(docs, (str, bytes, bytearray)):
@@ -89,6 +136,16 @@ def _adapt(docs: object) -> tuple[list[Any], Callable[[list[str | None]], Any]]:
     )
 
 
+def _bar(progress: bool, size: int) -> Any:
+    if not progress or size < PROGRESS_MIN_DOCS:
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        raise ImportError("progress=True needs tqdm: pip install 'bedrock-batch[progress]'") from e
+    return tqdm(total=size, unit="doc", desc="clean")
+
+
 def clean(
     docs: Iterable[str | None] | Any,
     *,
@@ -104,9 +161,12 @@ def clean(
 
     Args:
         docs: a list, tuple or iterable of ``str | None``; a pandas Series (a Series with the same
-            index and name comes back); a pyarrow Array/ChunkedArray (a pyarrow string array comes
-            back); a polars Series; a 1-D numpy array (an object array comes back). Missing values
-            (None, NaN, pd.NA) stay missing.
+            index, name and dtype comes back); a pyarrow Array/ChunkedArray (the same string
+            type back); a polars Series; any object with the Arrow PyCapsule interface (DuckDB,
+            nanoarrow; an Arrow array back); a 1-D numpy array (an object array comes back).
+            Arrow-backed columns (pyarrow, polars, pandas ``str``/``ArrowDtype``) are read in
+            place, without a Python object per cell. Missing values (None, NaN, pd.NA, Arrow
+            nulls) stay missing.
         format: ``"auto"`` decides per document; or ``"html"``, ``"markdown"``, ``"text"``.
         drop_code: drop code blocks (``<pre>``, WordPress code blocks, ``[code]``, fences).
         drop_images: drop images (no alt text, no URLs).
@@ -119,16 +179,33 @@ def clean(
         InputTypeError: an item that is not ``str`` or missing; the message names its position.
         InputError: a bad option value.
     """
-    values, rebuild = _adapt(docs)
-    bar = None
-    if progress and len(values) >= PROGRESS_MIN_DOCS:
+    if isinstance(docs, (str, bytes, bytearray)):
+        raise InputTypeError(
+            f"docs must be a collection of documents, not one {type(docs).__name__}; "
+            "use clean_html() or clean_markdown() for a single document"
+        )
+    back = _arrow_kind(docs)
+    if back is not None:
+        # Arrow in, Arrow out: the text is read in place, no Python object per cell.
+        size = len(docs) if hasattr(docs, "__len__") else 0  # type: ignore[arg-type]
+        bar = _bar(progress, size)
         try:
-            from tqdm.auto import tqdm
-        except ImportError as e:  # pragma: no cover - depends on the environment
-            raise ImportError(
-                "progress=True needs tqdm: pip install 'bedrock-batch[progress]'"
-            ) from e
-        bar = tqdm(total=len(values), unit="doc", desc="clean")
+            out = _core.clean_arrow(
+                docs,
+                format=format,
+                drop_code=drop_code,
+                drop_images=drop_images,
+                keep_paragraphs=keep_paragraphs,
+                max_chars=max_chars,
+                threads=threads,
+                progress=bar.update if bar is not None else None,
+            )
+        finally:
+            if bar is not None:
+                bar.close()
+        return back(out)
+    values, rebuild = _adapt(docs)
+    bar = _bar(progress, len(values))
     try:
         out = _core.clean_batch(
             values,

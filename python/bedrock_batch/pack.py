@@ -20,6 +20,31 @@ model_info = _core.model_info
 Invocation = Literal["auto", "invoke", "converse"]
 
 
+class _Arrow:
+    """An Arrow table (or stream) the core reads in place: ``source`` exports the PyCapsule
+    interface; ``fields`` are the wanted columns it has."""
+
+    __slots__ = ("fields", "source")
+
+    def __init__(self, source: Any, fields: list[str]) -> None:
+        self.source = source
+        self.fields = fields
+
+
+def _arrow_names(table: Any) -> list[str] | None:
+    """The column names of an object with the Arrow PyCapsule interface, where it says them
+    without being read (pyarrow, polars, pandas, DuckDB); None when it cannot."""
+    for attr in ("column_names", "columns"):
+        names: Any = getattr(table, attr, None)
+        if names is not None and (
+            isinstance(names, (list, tuple)) or type(names).__name__ == "Index"
+        ):
+            return [str(n) for n in names]
+    schema = getattr(table, "schema", None)
+    listed = getattr(schema, "names", None)
+    return [str(n) for n in listed] if listed is not None else None
+
+
 class _Rows:
     """A list of plain dicts, which the core reads in one pass; ``fields`` are the wanted keys
     some row has."""
@@ -31,22 +56,40 @@ class _Rows:
         self.fields = fields
 
 
-def _columns(table: Any, wanted: list[str]) -> tuple[dict[str, list[Any]] | _Rows, int, list[str]]:
-    """The wanted columns of any supported table (or, for a list of plain dicts, the rows and
-    the wanted keys they have), its row count and all its column names."""
+def _columns(
+    table: Any, wanted: list[str]
+) -> tuple[dict[str, list[Any]] | _Rows | _Arrow, int, list[str]]:
+    """The wanted columns of any supported table (for a list of plain dicts, the rows and the
+    wanted keys they have; for an Arrow table, the table and the wanted columns it has), its
+    row count (0 when it is a stream read later) and all its column names."""
     pd = sys.modules.get("pandas")
     if pd is not None and isinstance(table, pd.DataFrame):
         names = [str(c) for c in table.columns]
-        return {c: table[c].tolist() for c in wanted if c in names}, len(table), names
+        present = [c for c in dict.fromkeys(wanted) if c in names]
+        if any(table[c].dtype != object for c in present):
+            # Arrow-backed text (pandas 3's str, ArrowDtype): read in place.
+            return _Arrow(table[present], present), len(table), names
+        return {c: table[c].tolist() for c in present}, len(table), names
     pa = sys.modules.get("pyarrow")
     if pa is not None and isinstance(table, (pa.Table, pa.RecordBatch)):
         names = list(table.schema.names)
-        cols = {c: table.column(c).to_pylist() for c in wanted if c in names}
-        return cols, table.num_rows, names
+        present = [c for c in dict.fromkeys(wanted) if c in names]
+        return _Arrow(table.select(present), present), table.num_rows, names
     pl = sys.modules.get("polars")
     if pl is not None and isinstance(table, pl.DataFrame):
         names = list(table.columns)
-        return {c: table[c].to_list() for c in wanted if c in names}, table.height, names
+        present = [c for c in dict.fromkeys(wanted) if c in names]
+        return _Arrow(table.select(present), present), table.height, names
+    if hasattr(table, "__arrow_c_stream__") or hasattr(table, "__arrow_c_array__"):
+        # DuckDB, a pyarrow RecordBatchReader, nanoarrow: any Arrow stream.
+        found = _arrow_names(table)
+        if found is None:
+            raise InputTypeError(
+                f"cannot tell the columns of a {type(table).__name__} without reading it: pass "
+                "a pyarrow Table, or read it with pyarrow.RecordBatchReader.from_stream() first"
+            )
+        present = [c for c in dict.fromkeys(wanted) if c in found]
+        return _Arrow(table, present), 0, found
     if isinstance(table, (str, bytes)) or not isinstance(table, Iterable):
         raise InputTypeError(
             "table must be a pandas/polars DataFrame, a pyarrow Table, a list of dicts or an "
@@ -122,7 +165,7 @@ def pack(
     wanted = list(prompt.fields) + [c for c in (clean or {}) if c not in prompt.fields]
     probe = [*wanted, id_column] if id_column else wanted
     cols, rows, names = _columns(table, probe)
-    have = cols.fields if isinstance(cols, _Rows) else list(cols)
+    have = cols.fields if isinstance(cols, (_Rows, _Arrow)) else list(cols)
     ids = None
     id_field = None
     if id_column is not None:
@@ -139,7 +182,7 @@ def pack(
                 GeneratedIdsWarning,
                 stacklevel=2,
             )
-        elif isinstance(cols, _Rows):
+        elif isinstance(cols, (_Rows, _Arrow)):
             id_field = id_column
         else:
             ids = cols.pop(id_column) if id_column not in wanted else list(cols[id_column])
@@ -153,6 +196,8 @@ def pack(
     if isinstance(cols, _Rows):
         source: Any = cols.rows
         fields: list[str] | None = list(dict.fromkeys(wanted))
+    elif isinstance(cols, _Arrow):
+        source, fields = cols.source, list(dict.fromkeys(wanted))
     else:
         source, fields = cols, None
     return _core.pack_columns(

@@ -244,6 +244,56 @@ fn item_text<'py>(obj: &Bound<'py, PyAny>, index: usize) -> Result<Option<PyText
     )))
 }
 
+/// Cleans one text (when there is one) where it is read: in a worker, through a UTF-8 buffer the
+/// worker thread reuses.
+fn cleaner(format: Format, opts: &Options) -> impl Fn(&Option<Text<'_>>) -> Option<String> + Sync + '_ {
+    move |d: &Option<Text<'_>>| {
+        d.as_ref().map(|d| {
+            thread_local! {
+                static BUF: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+            }
+            BUF.with_borrow_mut(|buf| {
+                let out = clean::clean(d.utf8_in(buf), format, opts);
+                // Keep a large document's buffer from pinning its memory for good.
+                if buf.capacity() > 1 << 24 {
+                    *buf = String::new();
+                }
+                out
+            })
+        })
+    }
+}
+
+/// Cleans an Arrow text column (any object with `__arrow_c_array__` or `__arrow_c_stream__`:
+/// pyarrow, polars, pandas with Arrow-backed strings, DuckDB) in parallel with the GIL
+/// released, reading the text in place: an Arrow `large_string` array back, nulls kept.
+#[pyfunction]
+#[pyo3(signature = (docs, /, *, format = "auto", drop_code = true, drop_images = true, keep_paragraphs = false, max_chars = None, threads = None, progress = None))]
+#[allow(clippy::too_many_arguments)]
+pub fn clean_arrow(
+    py: Python<'_>,
+    docs: pyo3_arrow::input::AnyArray,
+    format: &str,
+    drop_code: bool,
+    drop_images: bool,
+    keep_paragraphs: bool,
+    max_chars: Option<usize>,
+    threads: Option<usize>,
+    progress: Option<Bound<'_, PyAny>>,
+) -> PyResult<pyo3_arrow::PyArray> {
+    let format: Format = format.parse().py_err(py)?;
+    let opts = options(drop_code, drop_images, keep_paragraphs, max_chars);
+    let pool = Threads::new(threads).py_err(py)?;
+    let (chunks, field) = docs.into_chunked_array()?.into_inner();
+    let mut texts = Vec::new();
+    for c in &chunks {
+        texts.extend(super::arrow::text_cells(c, field.name(), texts.len()).py_err(py)?);
+    }
+    let out = run_parallel(py, &pool, &texts, cleaner(format, &opts), progress.as_ref())?;
+    let (array, field) = super::arrow::large_strings(&out, field.name());
+    Ok(pyo3_arrow::PyArray::new(array, field))
+}
+
 /// Cleans a batch of documents in parallel with the GIL released. Missing values stay `None`.
 ///
 /// `progress`, when given, is called with the number of documents finished since its last call.
@@ -270,23 +320,7 @@ pub fn clean_batch(
         held.push(item_text(&item?, i).py_err(py)?);
     }
     let texts: Vec<Option<Text<'_>>> = held.iter().map(|t| t.as_ref().map(PyText::text)).collect();
-    // Each text becomes UTF-8 (where it is not already) in the worker that cleans it, in a
-    // buffer each worker thread reuses.
-    let one = |d: &Option<Text<'_>>| {
-        d.as_ref().map(|d| {
-            thread_local! {
-                static BUF: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
-            }
-            BUF.with_borrow_mut(|buf| {
-                let out = clean::clean(d.utf8_in(buf), format, &opts);
-                // Keep a large document's buffer from pinning its memory for good.
-                if buf.capacity() > 1 << 24 {
-                    *buf = String::new();
-                }
-                out
-            })
-        })
-    };
+    let one = cleaner(format, &opts);
     run_parallel(py, &pool, &texts, one, progress.as_ref())
 }
 

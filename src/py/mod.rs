@@ -1,5 +1,6 @@
 //! The Python module `bedrock_batch._core`: type conversion, GIL release and error mapping only.
 
+mod arrow;
 mod aws;
 mod clean;
 mod collect;
@@ -15,7 +16,7 @@ mod _core {
     #[pymodule_export]
     use super::aws::{valid_job_name, PyAwsClient};
     #[pymodule_export]
-    use super::clean::{clean_batch, clean_html, clean_markdown, detect_format};
+    use super::clean::{clean_arrow, clean_batch, clean_html, clean_markdown, detect_format};
     #[pymodule_export]
     use super::collect::{cost_estimate, read_results_core, PyResults};
     #[pymodule_export]

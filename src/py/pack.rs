@@ -247,6 +247,9 @@ enum Anchor {
     Object(Py<PyAny>),
     #[allow(dead_code)]
     Owned(String),
+    /// An Arrow table's record batches: their buffers are shared and never move.
+    #[allow(dead_code)]
+    Arrow(Vec<arrow_array::RecordBatch>),
 }
 
 impl From<PyText<'_>> for Anchor {
@@ -641,8 +644,10 @@ fn parse_clean(py: Python<'_>, clean: Option<&Bound<'_, PyDict>>) -> PyResult<Ve
 
 /// Packs table columns into records (the `bb.pack` core; `bedrock_batch.pack` adapts tables).
 ///
-/// `columns` is a dict of column name to values, or a list of plain dicts (rows) whose
-/// `fields` are read in one pass over the rows, the ids from `id_field` when given.
+/// `columns` is a dict of column name to values, a list of plain dicts (rows) whose `fields`
+/// are read in one pass over the rows, or an Arrow table (any object with `__arrow_c_stream__`
+/// or `__arrow_c_array__`: pyarrow, polars, pandas, DuckDB) whose `fields` columns are read in
+/// place from its buffers (`rows` is then its length); the ids from `id_field` when given.
 #[pyfunction]
 #[pyo3(signature = (columns, rows, *, prompt, model, ids = None, invocation = "auto", clean = None, family = None, missing = "error", extra = None, fields = None, id_field = None))]
 #[allow(clippy::too_many_arguments)]
@@ -696,10 +701,50 @@ pub fn pack_columns(
         columns: Vec::new(),
         rows,
     };
+    // An Arrow table: its text is read in place, its record batches kept by the records.
+    let is_arrow = !columns.is_instance_of::<PyList>()
+        && !columns.is_instance_of::<PyDict>()
+        && (columns.hasattr("__arrow_c_stream__")? || columns.hasattr("__arrow_c_array__")?);
+    let mut batches: Vec<arrow_array::RecordBatch> = Vec::new();
+    let mut arrow_ids: Option<Vec<Option<String>>> = None;
+    if is_arrow {
+        let input: pyo3_arrow::input::AnyRecordBatch = columns.extract()?;
+        let (b, schema) = py.detach(|| input.into_table())?.into_inner();
+        batches = b;
+        table.rows = batches.iter().map(arrow_array::RecordBatch::num_rows).sum();
+        let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+        let position = |name: &str| {
+            names.iter().position(|n| *n == name).ok_or_else(|| {
+                Error::InvalidInput(format!(
+                    "column {name:?} is not in the table (columns: {})",
+                    names.join(", ")
+                ))
+            })
+        };
+        for name in fields.clone().unwrap_or_default() {
+            let at = position(&name).py_err(py)?;
+            let mut values = Vec::with_capacity(table.rows);
+            for batch in &batches {
+                let cells = super::arrow::text_cells(batch.column(at), &name, values.len());
+                values.extend(cells.py_err(py)?);
+            }
+            table.columns.push(Column { name, values });
+        }
+        if let Some(id) = id_field {
+            let at = position(id).py_err(py)?;
+            let mut out = Vec::with_capacity(table.rows);
+            for batch in &batches {
+                out.extend(super::arrow::id_cells(batch.column(at), id, out.len()).py_err(py)?);
+            }
+            arrow_ids = Some(out);
+        }
+    }
     // The cell texts are held (ASCII borrowed in place) and read while the GIL is released.
     let mut held: Vec<(String, Vec<Option<PyText<'_>>>)> = Vec::new();
-    let mut row_ids: Option<Vec<Option<String>>> = None;
-    if let Ok(list) = columns.cast::<PyList>() {
+    let mut row_ids: Option<Vec<Option<String>>> = arrow_ids;
+    if is_arrow {
+        // Read above.
+    } else if let Ok(list) = columns.cast::<PyList>() {
         // Rows of plain dicts: each row is visited once, for every field.
         let fields = fields.unwrap_or_default();
         held = fields
@@ -769,16 +814,21 @@ pub fn pack_columns(
     }
     #[allow(unsafe_code)]
     // SAFETY: every text of `table` points into an object of `held` (a `str`'s storage or
-    // UTF-8, a `bytes`' data) or into the characters of a `String` there. `held` becomes the
-    // records' anchors below: the objects stay alive (and, being `str`/`bytes`, unchanged) and
-    // the `String`s keep their characters where they are, for as long as the records, which
-    // `PyRecords` drops before its anchors.
+    // UTF-8, a `bytes`' data), into the characters of a `String` there, or into the buffers of
+    // `batches` (Arrow buffers: reference-counted, immutable, never moved). `held` and
+    // `batches` become the records' anchors below: the objects stay alive (and, being
+    // `str`/`bytes`, unchanged), the `String`s keep their characters where they are and the
+    // buffers stay allocated, for as long as the records, which `PyRecords` drops before its
+    // anchors.
     let table: Table<'static> = unsafe { std::mem::transmute::<Table<'_>, Table<'static>>(table) };
-    let anchors: Vec<Anchor> = held
+    let mut anchors: Vec<Anchor> = held
         .into_iter()
         .flat_map(|(_, cells)| cells.into_iter().flatten())
         .map(Anchor::from)
         .collect();
+    if !batches.is_empty() {
+        anchors.push(Anchor::Arrow(batches));
+    }
     let ids: Option<Vec<Option<String>>> = match ids {
         None => row_ids,
         Some(ids) => {
