@@ -542,3 +542,26 @@ def test_null_and_mistyped_blocks_and_repeated_schema_keys() -> None:
     assert rows["twice"]["title_en"] == SUMMARY["title_en"]
     plain = bb.read_results(dump(lines[:1])).to_pandas()
     assert plain.loc[0, "status"] == "succeeded" and plain.loc[0, "text"] == ""
+
+
+def test_results_leave_as_arrow_for_polars_pyarrow_and_duckdb() -> None:
+    pl = pytest.importorskip("polars")
+    lines = [
+        claude_line("a", json.dumps({**SUMMARY, "score": 3}, ensure_ascii=False)),
+        {"recordId": "b", "error": {"errorCode": 429, "errorMessage": "throttled"}},
+        claude_line("c", json.dumps({**SUMMARY, "score": [1, {"x": 2}]}, ensure_ascii=False)),
+    ]
+    res = bb.read_results(dump(lines), schema=["title_en", "summary_ja", "score"])
+    frame = pl.DataFrame(res)  # the PyCapsule interface, no pandas or pyarrow in between
+    assert frame.height == 3 and frame["status"].to_list() == ["succeeded", "failed", "succeeded"]
+    assert res.to_polars().equals(frame)
+    table = pa.table(res)
+    assert table.schema.field("recordId").type == pa.large_string()
+    # A field whose values are of mixed JSON types is JSON text, marked as such.
+    score = table.schema.field("score")
+    assert score.type == pa.large_string() and score.metadata == {b"bedrock_batch.json": b"1"}
+    assert table.column("score").to_pylist() == ["3", None, '[1,{"x":2}]']
+    assert res.to_pandas()["score"].tolist()[2] == [1, {"x": 2}]
+    duckdb = pytest.importorskip("duckdb")
+    got = duckdb.sql("select status, count(*) as n from res group by status order by status")
+    assert got.fetchall() == [("failed", 1), ("succeeded", 2)]

@@ -282,9 +282,10 @@ class _Results:
     def columns(self) -> dict[str, list[Any]]:
         """The table as columns: recordId, status, text, the schema fields, stop_reason,
         input_tokens, output_tokens, error_code, error_message (and embedding, json, file, line)."""
-    def arrow_columns(self) -> list[tuple[Any, ...]]:
-        """The same columns as Arrow buffers: ``(name, "large_string" | "int64", null_count,
-        validity, values, data)``, or ``(name, "object", list)`` for other JSON values."""
+    def arrow_table(self) -> Any:
+        """The same columns as one Arrow table (an object with ``__arrow_c_stream__``): text as
+        ``large_string``, counts as ``int64``, schema fields as the type their values share
+        (else JSON text, marked in the field's metadata)."""
     @property
     def problems(self) -> list[tuple[str, int, str | None, str]]:
         """Problems that are not rows: (file, line, recordId, message)."""

@@ -81,7 +81,7 @@ class Results:
         output_tokens (nullable integers), error_code, error_message, file, line.
 
         With pyarrow installed the columns are built as Arrow arrays in Rust and handed to
-        pandas without a Python object per cell."""
+        pandas without a Python object per cell (text as pandas' ``str``)."""
         import pandas as pd
 
         try:
@@ -91,43 +91,51 @@ class Results:
             df = pd.DataFrame(cols)
             for c in ("input_tokens", "output_tokens"):
                 df[c] = pd.array(cols[c], dtype="Int64")
+            for c, values in cols.items():  # the types the Arrow path gives schema fields
+                if c in ("line", "attempts", "input_tokens", "output_tokens"):
+                    continue
+                present = [v for v in values if v is not None]
+                if present and all(type(v) is int for v in present):
+                    df[c] = pd.array(values, dtype="Int64")
+                elif present and all(type(v) is bool for v in present):
+                    df[c] = pd.array(values, dtype="boolean")
             return df
-        arrays = self._arrow_arrays()
-        fast = {k: v for k, v in arrays.items() if isinstance(v, pa.Array)}
-        df = pa.table(fast).to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
+        table = self._table()
+        df = table.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
         df["line"] = df["line"].astype("int64")
-        for i, (name, values) in enumerate(arrays.items()):
-            if not isinstance(values, pa.Array):
-                df.insert(i, name, pd.Series(values, index=df.index))
+        if "attempts" in df:
+            df["attempts"] = df["attempts"].astype("int64")
+        if "embedding" in df:
+            df["embedding"] = [None if v is None else v.tolist() for v in df["embedding"]]
+        for field in table.schema:
+            if field.metadata and b"bedrock_batch.json" in field.metadata:
+                # Values of mixed or nested JSON types: Python objects, as columns() gives.
+                df[field.name] = [
+                    None if v is None or v != v else _json.loads(v) for v in df[field.name]
+                ]
         return df
 
     def to_arrow(self) -> Any:
-        """A pyarrow Table of the same columns (text as ``large_string``)."""
+        """A pyarrow Table of the same columns (text as ``large_string``); schema fields of
+        mixed or nested JSON values are JSON text (their field metadata says
+        ``bedrock_batch.json``)."""
+        return self._table()
+
+    def _table(self) -> Any:
         import pyarrow as pa
 
-        return pa.table(
-            {
-                k: v if isinstance(v, pa.Array) else pa.array(v)
-                for k, v in self._arrow_arrays().items()
-            }
-        )
+        return pa.table(self._core.arrow_table())
 
-    def _arrow_arrays(self) -> dict[str, Any]:
-        import pyarrow as pa
+    def to_polars(self) -> Any:
+        """A polars DataFrame of the same columns, through the Arrow PyCapsule interface."""
+        import polars as pl
 
-        n = len(self)
-        out: dict[str, Any] = {}
-        for item in self._core.arrow_columns():
-            if item[1] == "object":
-                out[item[0]] = item[2]
-                continue
-            name, kind, nulls, validity, values, data = item
-            typ = pa.large_string() if kind == "large_string" else pa.int64()
-            buffers = [None if validity is None else pa.py_buffer(validity), pa.py_buffer(values)]
-            if data is not None:
-                buffers.append(pa.py_buffer(data))
-            out[name] = pa.Array.from_buffers(typ, n, buffers, null_count=nulls)
-        return out
+        return pl.DataFrame(self)
+
+    def __arrow_c_stream__(self, requested_schema: object = None) -> object:
+        """The table as an Arrow C stream (the PyCapsule interface): ``pl.DataFrame(res)``,
+        ``pa.table(res)`` and ``duckdb.sql("select ... from res")`` read it directly."""
+        return self._table().__arrow_c_stream__(requested_schema)
 
     def summary(self) -> dict[str, int]:
         """Counts by status, token totals and the number of problems."""

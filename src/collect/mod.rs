@@ -1,6 +1,7 @@
 //! The collect stage: Bedrock batch outputs (`<output>/<jobId>/*.jsonl.out` and
 //! `manifest.json.out`) from every model family into rows, every input record accounted for.
 
+pub mod arrow;
 mod extract;
 
 use std::borrow::Cow;

@@ -42,25 +42,36 @@ pub fn text_cells<'a>(
         ($arr:expr, $get:expr) => {{
             let a = $arr;
             for i in 0..n {
-                out.push(if a.is_null(i) { None } else { Some($get(a, i)?) });
+                out.push(if a.is_null(i) {
+                    None
+                } else {
+                    Some($get(a, i)?)
+                });
             }
         }};
     }
     match array.data_type() {
-        DataType::Utf8 => each!(array.as_string::<i32>(), |a: &'a arrow_array::StringArray,
-                                                           i| {
-            Ok::<_, Error>(Text::Utf8(Cow::Borrowed(a.value(i))))
-        }),
+        DataType::Utf8 => each!(
+            array.as_string::<i32>(),
+            |a: &'a arrow_array::StringArray, i| {
+                Ok::<_, Error>(Text::Utf8(Cow::Borrowed(a.value(i))))
+            }
+        ),
         DataType::LargeUtf8 => each!(array.as_string::<i64>(), |a: &'a LargeStringArray, i| {
             Ok::<_, Error>(Text::Utf8(Cow::Borrowed(a.value(i))))
         }),
         DataType::Utf8View => {
-            each!(array.as_string_view(), |a: &'a arrow_array::StringViewArray, i| {
-                Ok::<_, Error>(Text::Utf8(Cow::Borrowed(a.value(i))))
-            });
+            each!(
+                array.as_string_view(),
+                |a: &'a arrow_array::StringViewArray, i| {
+                    Ok::<_, Error>(Text::Utf8(Cow::Borrowed(a.value(i))))
+                }
+            );
         }
-        DataType::Binary => each!(array.as_binary::<i32>(), |a: &'a arrow_array::BinaryArray,
-                                                             i| utf8(a.value(i), i)),
+        DataType::Binary => each!(
+            array.as_binary::<i32>(),
+            |a: &'a arrow_array::BinaryArray, i| utf8(a.value(i), i)
+        ),
         DataType::LargeBinary => {
             each!(
                 array.as_binary::<i64>(),
@@ -68,10 +79,10 @@ pub fn text_cells<'a>(
             );
         }
         DataType::BinaryView => {
-            each!(array.as_binary_view(), |a: &'a arrow_array::BinaryViewArray, i| utf8(
-                a.value(i),
-                i
-            ));
+            each!(
+                array.as_binary_view(),
+                |a: &'a arrow_array::BinaryViewArray, i| utf8(a.value(i), i)
+            );
         }
         DataType::Null => out.resize(n, None),
         DataType::Dictionary(key, value) if is_text(value) => {
@@ -96,7 +107,12 @@ pub fn text_cells<'a>(
                 DataType::Int64 => dict!(Int64Type),
                 DataType::UInt16 => dict!(UInt16Type),
                 DataType::UInt32 => dict!(UInt32Type),
-                other => return Err(refused(column, &DataType::Dictionary(Box::new(other.clone()), value.clone()))),
+                other => {
+                    return Err(refused(
+                        column,
+                        &DataType::Dictionary(Box::new(other.clone()), value.clone()),
+                    ))
+                }
             }
         }
         other => return Err(refused(column, other)),
@@ -149,7 +165,11 @@ pub fn large_strings(values: &[Option<String>], name: &str) -> (ArrayRef, Arc<Fi
 
 /// The cells of an Arrow id column as recordIds: text as it is, integers in decimal; other
 /// types are refused with the column named.
-pub fn id_cells(array: &ArrayRef, column: &str, first_row: usize) -> Result<Vec<Option<String>>, Error> {
+pub fn id_cells(
+    array: &ArrayRef,
+    column: &str,
+    first_row: usize,
+) -> Result<Vec<Option<String>>, Error> {
     use arrow_array::types::{UInt64Type, UInt8Type};
     macro_rules! ints {
         ($t:ty) => {{

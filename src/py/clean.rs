@@ -246,7 +246,10 @@ fn item_text<'py>(obj: &Bound<'py, PyAny>, index: usize) -> Result<Option<PyText
 
 /// Cleans one text (when there is one) where it is read: in a worker, through a UTF-8 buffer the
 /// worker thread reuses.
-fn cleaner(format: Format, opts: &Options) -> impl Fn(&Option<Text<'_>>) -> Option<String> + Sync + '_ {
+fn cleaner(
+    format: Format,
+    opts: &Options,
+) -> impl Fn(&Option<Text<'_>>) -> Option<String> + Sync + '_ {
     move |d: &Option<Text<'_>>| {
         d.as_ref().map(|d| {
             thread_local! {

@@ -29,79 +29,6 @@ fn to_py<'py>(py: Python<'py>, v: &serde_json::Value) -> PyResult<Bound<'py, PyA
     }
 }
 
-/// Schema field `i` of a row.
-fn schema_field(r: &collect::Row, i: usize) -> Option<&serde_json::Value> {
-    r.fields.get(i).and_then(Option::as_ref)
-}
-
-/// An Arrow validity bitmap (bit set = value present), or `None` when nothing is missing.
-fn validity<'py>(
-    py: Python<'py>,
-    rows: &[collect::Row],
-    present: &dyn Fn(&collect::Row) -> bool,
-) -> (usize, Option<Bound<'py, PyBytes>>) {
-    let nulls = rows.iter().filter(|r| !present(r)).count();
-    if nulls == 0 {
-        return (0, None);
-    }
-    let mut bits = vec![0u8; rows.len().div_ceil(8)];
-    for (i, r) in rows.iter().enumerate() {
-        if present(r) {
-            bits[i / 8] |= 1 << (i % 8);
-        }
-    }
-    (nulls, Some(PyBytes::new(py, &bits)))
-}
-
-/// A `large_string` column: `(name, "large_string", null_count, validity, offsets, data)`.
-fn string_column<'py>(
-    py: Python<'py>,
-    name: &str,
-    rows: &[collect::Row],
-    get: &dyn Fn(&collect::Row) -> Option<&str>,
-) -> PyResult<Bound<'py, PyAny>> {
-    let (nulls, valid) = validity(py, rows, &|r| get(r).is_some());
-    let total: usize = rows.iter().map(|r| get(r).map_or(0, str::len)).sum();
-    let offsets = PyBytes::new_with(py, (rows.len() + 1) * 8, |buf| {
-        let mut at = 0i64;
-        buf[..8].copy_from_slice(&at.to_le_bytes());
-        for (i, r) in rows.iter().enumerate() {
-            at += i64::try_from(get(r).map_or(0, str::len)).unwrap_or(i64::MAX);
-            buf[(i + 1) * 8..(i + 2) * 8].copy_from_slice(&at.to_le_bytes());
-        }
-        Ok(())
-    })?;
-    let data = PyBytes::new_with(py, total, |buf| {
-        let mut at = 0;
-        for r in rows {
-            if let Some(s) = get(r) {
-                buf[at..at + s.len()].copy_from_slice(s.as_bytes());
-                at += s.len();
-            }
-        }
-        Ok(())
-    })?;
-    (name, "large_string", nulls, valid, offsets, data).into_bound_py_any(py)
-}
-
-/// An `int64` column: `(name, "int64", null_count, validity, values, None)`.
-fn int_column<'py>(
-    py: Python<'py>,
-    name: &str,
-    rows: &[collect::Row],
-    get: &dyn Fn(&collect::Row) -> Option<u64>,
-) -> PyResult<Bound<'py, PyAny>> {
-    let (nulls, valid) = validity(py, rows, &|r| get(r).is_some());
-    let values = PyBytes::new_with(py, rows.len() * 8, |buf| {
-        for (i, r) in rows.iter().enumerate() {
-            let v = i64::try_from(get(r).unwrap_or(0)).unwrap_or(i64::MAX);
-            buf[i * 8..(i + 1) * 8].copy_from_slice(&v.to_le_bytes());
-        }
-        Ok(())
-    })?;
-    (name, "int64", nulls, valid, values, py.None()).into_bound_py_any(py)
-}
-
 /// Batch results held in Rust: one row per record.
 #[pyclass(frozen, module = "bedrock_batch", name = "_Results")]
 pub struct PyResults {
@@ -184,72 +111,15 @@ impl PyResults {
         Ok(d)
     }
 
-    /// The same columns as Arrow buffers, for `to_arrow`/`to_pandas` with pyarrow: text columns
-    /// as `large_string` (validity bitmap, i64 offsets, UTF-8 data), counts as `int64`, written
-    /// straight into `bytes` without one Python object per cell. Columns of other JSON values
-    /// come as lists. Each item: `(name, kind, null_count, validity, values, data)` with kind
-    /// `"large_string"` or `"int64"`, or `(name, "object", list)`.
-    fn arrow_columns<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyAny>>> {
-        let rows = &self.inner.rows;
-        let mut out = Vec::new();
-        let text = |name: &str, get: &dyn Fn(&collect::Row) -> Option<&str>| {
-            string_column(py, name, rows, get)
-        };
-        out.push(text("recordId", &|r| Some(r.record_id.as_str()))?);
-        out.push(text("status", &|r| Some(r.status.name()))?);
-        if self.inner.attempts {
-            out.push(int_column(py, "attempts", rows, &|r| {
-                Some(u64::from(r.attempts))
-            })?);
-        }
-        out.push(text("text", &|r| r.text.as_deref())?);
-        for (i, f) in self.inner.schema.iter().enumerate() {
-            let all_text = rows.iter().all(|r| {
-                matches!(
-                    schema_field(r, i),
-                    None | Some(serde_json::Value::String(_))
-                )
-            });
-            if all_text {
-                out.push(text(f.name.as_str(), &|r| {
-                    schema_field(r, i).and_then(serde_json::Value::as_str)
-                })?);
-            } else {
-                let l = PyList::empty(py);
-                for r in rows {
-                    l.append(match schema_field(r, i) {
-                        Some(v) => to_py(py, v)?,
-                        None => py.None().into_bound(py),
-                    })?;
-                }
-                out.push((f.name.as_str(), "object", l).into_bound_py_any(py)?);
-            }
-        }
-        out.push(text("stop_reason", &|r| r.stop_reason.as_deref())?);
-        out.push(int_column(py, "input_tokens", rows, &|r| r.input_tokens)?);
-        out.push(int_column(py, "output_tokens", rows, &|r| r.output_tokens)?);
-        out.push(text("error_code", &|r| r.error_code.as_deref())?);
-        out.push(text("error_message", &|r| r.error_message.as_deref())?);
-        if rows.iter().any(|r| r.embedding.is_some()) {
-            let l = PyList::empty(py);
-            for r in rows {
-                l.append(r.embedding.clone().into_bound_py_any(py)?)?;
-            }
-            out.push(("embedding", "object", l).into_bound_py_any(py)?);
-        }
-        if self.inner.schema.is_empty() && rows.iter().any(|r| r.json.is_some()) {
-            let l = PyList::empty(py);
-            for r in rows {
-                l.append(match &r.json {
-                    Some(v) => to_py(py, v)?,
-                    None => py.None().into_bound(py),
-                })?;
-            }
-            out.push(("json", "object", l).into_bound_py_any(py)?);
-        }
-        out.push(text("file", &|r| Some(r.file.as_str()))?);
-        out.push(int_column(py, "line", rows, &|r| Some(r.line as u64))?);
-        Ok(out)
+    /// The same columns as one Arrow table (an object with `__arrow_c_stream__`): text as
+    /// `large_string`, counts as `int64`, schema fields as the type their values share (else
+    /// JSON text, marked in the field's metadata), built without a Python object per cell.
+    fn arrow_table(&self, py: Python<'_>) -> PyResult<pyo3_arrow::PyTable> {
+        let batch = py
+            .detach(|| collect::arrow::record_batch(&self.inner))
+            .py_err(py)?;
+        let schema = batch.schema();
+        pyo3_arrow::PyTable::try_new(vec![batch], schema)
     }
 
     /// Problems that are not rows: (file, line, recordId, message).

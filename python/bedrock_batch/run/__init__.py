@@ -173,20 +173,22 @@ class RunResults(Results):
                 out["error_message"][i] = self._reasons[rid]
         return out
 
-    def to_pandas(self) -> Any:
-        df = super().to_pandas()
-        df.insert(df.columns.get_loc("attempts") + 1, "job", df["file"].map(self._job))
-        if self._reasons:
-            why = df["recordId"].map(self._reasons)
-            fix = why.notna() & (df["status"] != "succeeded")
-            df.loc[fix, "error_message"] = why[fix]
-        return df
-
-    def to_arrow(self) -> Any:
+    def _table(self) -> Any:
         import pyarrow as pa
 
-        df = self.to_pandas()
-        return pa.Table.from_pandas(df, preserve_index=False)
+        t = super()._table()
+        jobs = pa.array([self._job(f) for f in t.column("file").to_pylist()], pa.large_string())
+        t = t.add_column(t.schema.get_field_index("attempts") + 1, "job", jobs)
+        if self._reasons:
+            ids = t.column("recordId").to_pylist()
+            status = t.column("status").to_pylist()
+            messages = t.column("error_message").to_pylist()
+            for i, (rid, st) in enumerate(zip(ids, status)):
+                if st != "succeeded" and rid in self._reasons:
+                    messages[i] = self._reasons[rid]
+            at = t.schema.get_field_index("error_message")
+            t = t.set_column(at, "error_message", pa.array(messages, pa.large_string()))
+        return t
 
 
 class Run:
