@@ -565,3 +565,30 @@ def test_results_leave_as_arrow_for_polars_pyarrow_and_duckdb() -> None:
     duckdb = pytest.importorskip("duckdb")
     got = duckdb.sql("select status, count(*) as n from res group by status order by status")
     assert got.fetchall() == [("failed", 1), ("succeeded", 2)]
+
+
+def test_inputs_and_joins_from_arrow_tables() -> None:
+    pl = pytest.importorskip("polars")
+    lines = [claude_line("2", json.dumps(SUMMARY, ensure_ascii=False))]
+    ids = [1, 2, 3]
+    source = {"id": ids, "title": ["a", "b", "c"], "status": ["draft", "publish", "publish"]}
+    for inputs in (
+        pa.table(source),
+        pl.DataFrame(source),
+        pa.array(["1", "2", "3"]),
+        pl.Series(["1", "2", "3"]),
+    ):
+        res = bb.read_results(dump(lines), inputs=inputs, schema=["title_en"])
+        assert [*res.columns()["recordId"]] == ["1", "2", "3"]
+        assert res.summary()["missing"] == 2
+    res = bb.read_results(dump(lines), inputs=pl.DataFrame(source), schema=["title_en"])
+    joined = res.join(pl.DataFrame(source), on="id")
+    assert isinstance(joined, pl.DataFrame)
+    assert joined["id"].to_list() == ids and joined["status"].to_list() == source["status"]
+    assert joined["status_result"].to_list() == ["missing", "succeeded", "missing"]
+    assert joined["title_en"].to_list() == [None, SUMMARY["title_en"], None]
+    table = res.join(pa.table(source), on="id")
+    assert isinstance(table, pa.Table) and table["id"].to_pylist() == ids
+    assert table["status_result"].to_pylist() == ["missing", "succeeded", "missing"]
+    with pytest.raises(InputError, match="no id column .*columns: x"):
+        bb.read_results(dump(lines), inputs=pa.table({"x": [1]}))

@@ -21,7 +21,8 @@ __all__ = ["CostReport", "Results", "cost_report", "read_results"]
 STATUSES = ("succeeded", "failed", "invalid_output", "missing")
 
 
-def _input_ids(inputs: Any, id_column: str | None) -> list[str]:
+def _input_ids(inputs: Any, id_column: str | None) -> Any:
+    """The input ids: a list of str, or an Arrow column the core reads in place."""
     if isinstance(inputs, Records):
         return inputs.ids
     if isinstance(inputs, (str, os.PathLike)):
@@ -48,13 +49,41 @@ def _input_ids(inputs: Any, id_column: str | None) -> list[str]:
         col = id_column or next((c for c in ("recordId", "id") if c in inputs.columns), None)
         if col is None or col not in inputs.columns:
             raise InputError(f"inputs: no id column (looked for {id_column or 'recordId, id'})")
+        if inputs[col].dtype != object:
+            return inputs[col]  # Arrow-backed: the core reads the column in place
         return [str(x) for x in inputs[col].tolist()]
+    table = _arrow_table(inputs)
+    if table is not None:
+        names = list(table.columns if hasattr(table, "height") else table.column_names)
+        col = id_column or next((c for c in ("recordId", "id") if c in names), None)
+        if col is None or col not in names:
+            raise InputError(
+                f"inputs: no id column (looked for {id_column or 'recordId, id'}; columns: "
+                f"{', '.join(names)})"
+            )
+        return table[col]
+    if hasattr(inputs, "__arrow_c_array__") or hasattr(inputs, "__arrow_c_stream__"):
+        return inputs  # an Arrow column of ids
     if isinstance(inputs, Iterable) and not isinstance(inputs, (str, bytes)):
         return [str(x) for x in inputs]
     raise InputTypeError(
         "inputs must be Records, a path to input JSONL, a DataFrame with ids or a list of ids, "
         f"got {type(inputs).__name__}"
     )
+
+
+def _arrow_table(obj: Any) -> Any:
+    """A polars DataFrame or a pyarrow Table/RecordBatch (a RecordBatchReader read whole) as a
+    table whose columns can be picked by name; None for anything else."""
+    pl = sys.modules.get("polars")
+    if pl is not None and isinstance(obj, pl.DataFrame):
+        return obj
+    pa = sys.modules.get("pyarrow")
+    if pa is not None and isinstance(obj, (pa.Table, pa.RecordBatch)):
+        return obj
+    if pa is not None and isinstance(obj, pa.RecordBatchReader):
+        return obj.read_all()
+    return None
 
 
 class Results:
@@ -190,8 +219,37 @@ class Results:
         return total
 
     def join(self, df: Any, *, on: str = "id") -> Any:
-        """Left join onto ``df`` by its ``on`` column: every input row kept, with status and
-        output columns; rows with no output get status ``missing``."""
+        """Left join onto ``df`` by its ``on`` column: every input row kept, in its order,
+        with status and output columns; rows with no output get status ``missing``. ``df`` is
+        a pandas or polars DataFrame or a pyarrow Table, and the same kind comes back; result
+        columns the table already has get a ``_result`` suffix."""
+        pl = sys.modules.get("polars")
+        if pl is not None and isinstance(df, pl.DataFrame):
+            res = self.to_polars().drop(["file", "line"])
+            res = res.rename({c: f"{c}_result" for c in res.columns if c in df.columns})
+            rid = "recordId_result" if "recordId" in df.columns else "recordId"
+            status = "status_result" if "status" in df.columns else "status"
+            keyed = df.with_columns(pl.col(on).cast(pl.String).alias("_bb_key"))
+            res = res.with_columns(pl.col(rid).cast(pl.String))
+            joined = keyed.join(
+                res, left_on="_bb_key", right_on=rid, how="left", maintain_order="left"
+            )
+            return joined.with_columns(pl.col(status).fill_null("missing")).drop("_bb_key")
+        pa = sys.modules.get("pyarrow")
+        if pa is not None and isinstance(df, pa.Table):
+            import pyarrow.compute as pc
+
+            res = self.to_arrow().drop_columns(["file", "line"])
+            names = df.column_names
+            res = res.rename_columns([f"{c}_result" if c in names else c for c in res.column_names])
+            rid = "recordId_result" if "recordId" in names else "recordId"
+            status = "status_result" if "status" in names else "status"
+            keyed = df.append_column("_bb_key", pc.cast(df[on], pa.large_string()))
+            keyed = keyed.append_column("_bb_row", pa.array(range(df.num_rows), pa.int64()))
+            joined = keyed.join(res, keys="_bb_key", right_keys=rid, join_type="left outer")
+            joined = joined.sort_by("_bb_row").drop_columns(["_bb_key", "_bb_row"])
+            at = joined.schema.get_field_index(status)
+            return joined.set_column(at, status, pc.fill_null(joined[status], "missing"))
         out = self.to_pandas().drop(columns=["file", "line"])
         # Result columns that the table already has get a "_result" suffix; the table's own
         # columns are never renamed or touched.

@@ -245,6 +245,19 @@ pub fn read_results_core(
     };
     let inputs = match inputs {
         None => None,
+        // An Arrow column of ids (pyarrow, polars, pandas): read in place.
+        Some(ids)
+            if !ids.is_instance_of::<PyList>()
+                && (ids.hasattr("__arrow_c_array__")? || ids.hasattr("__arrow_c_stream__")?) =>
+        {
+            let arrow: pyo3_arrow::input::AnyArray = ids.extract()?;
+            let (chunks, field) = arrow.into_chunked_array()?.into_inner();
+            let mut v = Vec::new();
+            for c in &chunks {
+                v.extend(super::arrow::id_cells(c, field.name(), v.len()).py_err(py)?);
+            }
+            Some(v.into_iter().map(Option::unwrap_or_default).collect())
+        }
         Some(ids) => {
             let mut v = Vec::new();
             for item in ids.try_iter()? {
