@@ -590,5 +590,5 @@ def test_inputs_and_joins_from_arrow_tables() -> None:
     table = res.join(pa.table(source), on="id")
     assert isinstance(table, pa.Table) and table["id"].to_pylist() == ids
     assert table["status_result"].to_pylist() == ["missing", "succeeded", "missing"]
-    with pytest.raises(InputError, match="no id column .*columns: x"):
+    with pytest.raises(InputError, match=r"no id column .*columns: x"):
         bb.read_results(dump(lines), inputs=pa.table({"x": [1]}))
