@@ -199,6 +199,13 @@ class Records:
     @property
     def input_tokens(self) -> int:
         """Estimated input tokens of every record."""
+    def line_sizes(self) -> list[int]:
+        """Each record's JSONL line in bytes, its newline included."""
+    def append_to(
+        self, path: str | os.PathLike[str], start: int = 0, stop: int | None = None
+    ) -> tuple[int, int, int]:
+        """Appends records ``start..stop`` to the file at ``path`` as JSONL (created when
+        missing): ``(records, bytes, input_tokens)`` written."""
     def token_counts(self) -> list[int]:
         """Each record's estimated input tokens, in order."""
     def head(self, n: int = 5) -> list[dict[str, Any]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import warnings
 from collections.abc import Iterable, Mapping
@@ -129,12 +130,19 @@ def pack(
     family: str | None = None,
     missing: Literal["error", "empty"] = "error",
     extra: Mapping[str, Any] | None = None,
-) -> Records:
+    stream: bool = False,
+    total: int | None = None,
+    batch_rows: int = 8192,
+) -> Any:
     """Packs the rows of a table into Bedrock batch records (``{"recordId", "modelInput"}``).
 
     Args:
-        table: a pandas or polars DataFrame, a pyarrow Table, a list of dicts or an iterable of
-            rows (mappings).
+        table: a pandas or polars DataFrame, a pyarrow Table/RecordBatch/RecordBatchReader, any
+            object with the Arrow PyCapsule interface (DuckDB), a list of dicts or an iterable
+            of rows (mappings): packed now, a :class:`Records`. Or a file path (Parquet, JSONL,
+            CSV, WordPress XML), or an Arrow stream with ``stream=True`` and ``total=``: a
+            :class:`~bedrock_batch.stream.StreamedRecords` that reads and packs the source
+            ``batch_rows`` rows at a time as it is written, in bounded memory.
         prompt: the :class:`Prompt`; its ``{column}`` placeholders are filled from each row.
         model: a model id, inference-profile id (``us.``, ``eu.``, ``apac.``, ``global.``) or
             ARN; it picks the request family (Claude, Nova, Titan embeddings, Llama).
@@ -162,6 +170,20 @@ def pack(
     """
     if not isinstance(prompt, Prompt):
         raise InputTypeError(f"prompt must be a bedrock_batch.Prompt, got {type(prompt).__name__}")
+    if stream or isinstance(table, (str, os.PathLike)):
+        from .stream import StreamedRecords
+
+        options = {
+            "prompt": prompt,
+            "model": model,
+            "id_column": id_column,
+            "invocation": invocation,
+            "clean": clean,
+            "family": family,
+            "missing": missing,
+            "extra": extra,
+        }
+        return StreamedRecords(table, options=options, batch_rows=batch_rows, total=total)
     wanted = list(prompt.fields) + [c for c in (clean or {}) if c not in prompt.fields]
     probe = [*wanted, id_column] if id_column else wanted
     cols, rows, names = _columns(table, probe)

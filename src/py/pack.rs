@@ -464,6 +464,56 @@ impl PyRecords {
             .collect())
     }
 
+    /// Each record's JSONL line in bytes, its newline included (measured once, in parallel).
+    fn line_sizes(&self, py: Python<'_>) -> PyResult<Vec<u64>> {
+        detach(py, || {
+            self.inner
+                .measures()
+                .iter()
+                .map(|m| m.len as u64 + 1)
+                .collect()
+        })
+    }
+
+    /// Appends records `start..stop` to the file at `path` as JSONL (created when missing):
+    /// `(records, bytes, input_tokens)` written. For writers that stream a large source into
+    /// shards batch by batch.
+    #[pyo3(signature = (path, start = 0, stop = None))]
+    fn append_to(
+        &self,
+        py: Python<'_>,
+        path: PathBuf,
+        start: usize,
+        stop: Option<usize>,
+    ) -> PyResult<(usize, u64, u64)> {
+        let n = self.inner.records.len();
+        let stop = stop.unwrap_or(n).min(n);
+        if start > stop {
+            return Err(Error::InvalidArgument(format!(
+                "append_to: start {start} is past stop {stop}"
+            )))
+            .py_err(py);
+        }
+        let io = |e: std::io::Error| Error::Io {
+            path: path.display().to_string(),
+            source: e,
+        };
+        detach(py, || {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .map_err(io)?;
+            let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
+            let measures = self.inner.write_jsonl(start..stop, &mut w).map_err(io)?;
+            std::io::Write::flush(&mut w).map_err(io)?;
+            let bytes = measures.iter().map(|m| m.len as u64 + 1).sum();
+            let tokens = measures.iter().map(|m| m.input_tokens).sum();
+            Ok::<_, Error>((stop - start, bytes, tokens))
+        })?
+        .py_err(py)
+    }
+
     fn __repr__(&self) -> String {
         format!(
             "Records({} records, model={:?}, family={}, invocation={})",
