@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -105,6 +106,8 @@ def make_outputs(path: Path, rows: int) -> None:
 
 
 def child(mode: str, src: Path, out: Path) -> dict[str, float]:
+    if mode != "results":
+        shutil.rmtree(out, ignore_errors=True)
     done = subprocess.run(
         [sys.executable, "-c", CHILD, mode, str(src), str(out)], capture_output=True, text=True
     )
@@ -159,8 +162,6 @@ def main() -> None:
             f"| Parquet, streamed | {r['records']:,} | {r['seconds']:.2f} | {rate:,.0f} | "
             f"{rate / ref_rate:.2f} | {r['peak'] / 1e6:,.0f} MB | {size / 1e6:,.0f} MB |"
         )
-        import shutil
-
         shutil.rmtree(out)
     outputs = work / "results.jsonl.out"
     make_outputs(outputs, max(a.scales))

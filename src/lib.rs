@@ -12,6 +12,7 @@ pub mod lines;
 pub mod pack;
 mod py;
 pub mod simd;
+pub mod source;
 pub mod sys;
 pub mod tape;
 pub mod tokens;

@@ -732,3 +732,27 @@ def test_arrow_tables_with_bad_columns_are_named() -> None:
     floats = pa.table({"id": [1.5], "title": ["t"], "content": ["c"]})
     with pytest.raises(InputTypeError, match=r'id column "id" is Arrow Float64'):
         bb.pack(floats, prompt=bb.Prompt(user=USER), model=HAIKU)
+
+
+def test_prompts_and_quotas_pickle_for_workers() -> None:
+    import pickle
+
+    p = bb.Prompt(
+        user="{a}",
+        system="s {b}",
+        max_tokens=77,
+        temperature=0.3,
+        stop_sequences=["x"],
+        prefill="{",
+    )
+    q = bb.Quotas(min_records_per_job=10, max_records_per_job=300, max_concurrent_jobs=3)
+    p2, q2 = pickle.loads(pickle.dumps((p, q)))
+    assert (p2.user, p2.system, p2.max_tokens, p2.temperature, p2.stop_sequences, p2.prefill) == (
+        "{a}",
+        "s {b}",
+        77,
+        0.3,
+        ["x"],
+        "{",
+    )
+    assert repr(q2) == repr(q)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Literal, final
 
 __all__ = [
+    "ArticleStream",
     "Prompt",
     "Quotas",
     "Records",
@@ -26,6 +27,7 @@ __all__ = [
     "pack_columns",
     "price_table",
     "read_results_core",
+    "read_wxr",
     "simd_paths",
     "valid_job_name",
     "validate_input",
@@ -124,6 +126,7 @@ class Quotas:
     def max_bytes_per_job(self) -> int: ...
     @property
     def max_concurrent_jobs(self) -> int: ...
+    def __getnewargs_ex__(self) -> tuple[tuple[()], dict[str, Any]]: ...
 
 @final
 class Prompt:
@@ -160,6 +163,7 @@ class Prompt:
     def stop_sequences(self) -> list[str]: ...
     @property
     def prefill(self) -> str | None: ...
+    def __getnewargs_ex__(self) -> tuple[tuple[()], dict[str, Any]]: ...
 
 @final
 class Shard:
@@ -490,3 +494,37 @@ def simd_paths() -> list[str]:
 
 def valid_job_name(name: str) -> str:
     """A job name made valid for Bedrock."""
+
+@final
+class ArticleStream:
+    """Articles read from a file as a stream of Arrow record batches, for any reader of the
+    Arrow PyCapsule interface: ``pa.table(s)``, ``pa.RecordBatchReader.from_stream(s)``,
+    ``pl.DataFrame(s)``, ``duckdb.sql("from s")``, ``bb.pack(s, ...)``. It can be read once."""
+
+    def __arrow_c_stream__(self, requested_schema: object | None = None) -> object:
+        """Exports the stream (the Arrow PyCapsule interface); the stream is then used up."""
+    def __arrow_c_schema__(self) -> object:
+        """The schema (the Arrow PyCapsule interface): ``pa.schema(stream)``."""
+    @property
+    def column_names(self) -> list[str]:
+        """The column names, in order."""
+    @property
+    def path(self) -> str:
+        """The file read."""
+    @property
+    def closed(self) -> bool:
+        """Whether the stream was read (exported) already."""
+
+def read_wxr(
+    path: str | os.PathLike[str],
+    *,
+    columns: list[str] | None = None,
+    filter: str | Mapping[str, str | list[str]] | None = None,
+    batch_size: int = 1024,
+) -> ArticleStream:
+    """Reads a WordPress export (WXR) as a stream of Arrow record batches of ``batch_size``
+    items: ``id``, ``title``, ``content``, ``excerpt``, ``date``, ``status``, ``post_type``,
+    ``link`` (``large_string``, null where the item has no such field) and ``categories``,
+    ``tags`` (``list<large_string>``). ``filter``: "published" (published posts and pages),
+    "all" or None (every item), or ``{column: [values]}``. The first batch is read here, so a
+    file that is malformed early raises at once."""

@@ -8,6 +8,7 @@ import sys
 import warnings
 from collections.abc import Iterable, Mapping
 from itertools import chain, repeat
+from pathlib import Path
 from typing import Any, Literal
 
 from . import _core
@@ -170,6 +171,14 @@ def pack(
     """
     if not isinstance(prompt, Prompt):
         raise InputTypeError(f"prompt must be a bedrock_batch.Prompt, got {type(prompt).__name__}")
+    if isinstance(table, (str, os.PathLike)) and not Path(table).exists():
+        suffix = Path(table).suffix.lower()
+        if suffix in (".parquet", ".jsonl", ".ndjson", ".csv", ".tsv", ".xml", ".gz", ".bz2"):
+            raise InputError(f"{table}: no such file")
+        raise InputTypeError(
+            "table must be a table (pandas, polars, pyarrow, a list of dicts) or the path of a "
+            f"Parquet, JSONL, CSV or WordPress XML file, got the str {str(table)[:80]!r}"
+        )
     if stream or isinstance(table, (str, os.PathLike)):
         from .stream import StreamedRecords
 

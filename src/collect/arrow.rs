@@ -186,7 +186,7 @@ pub fn record_batch(results: &Results) -> Result<RecordBatch, Error> {
     }
     push(
         "file",
-        strings(rows, |r| Some(r.file.as_str())),
+        strings(rows, |r| Some(&*r.file)),
         DataType::LargeUtf8,
         false,
     );

@@ -129,7 +129,8 @@ pub struct Row {
     pub error_code: Option<String>,
     pub error_message: Option<String>,
     pub embedding: Option<Vec<f64>>,
-    pub file: String,
+    /// The output file the row came from, shared by every row of that file.
+    pub file: std::sync::Arc<str>,
     pub line: usize,
     /// How many output lines the record had (with `Options::attempts`; else 1, or 0 missing).
     pub attempts: u32,
@@ -149,7 +150,7 @@ impl Row {
             error_code: Some("missing".into()),
             error_message: Some("no output line for this record".into()),
             embedding: None,
-            file: String::new(),
+            file: no_file(),
             line: 0,
             attempts: 0,
         }
@@ -457,7 +458,13 @@ fn apply_json(row: &mut Row, opts: &Options) {
     }
 }
 
-fn blank_row(id: String, file: &str, line: usize, opts: &Options) -> Row {
+/// The `file` of a row no output line gave (one shared empty name).
+fn no_file() -> std::sync::Arc<str> {
+    static EMPTY: std::sync::OnceLock<std::sync::Arc<str>> = std::sync::OnceLock::new();
+    EMPTY.get_or_init(|| std::sync::Arc::from("")).clone()
+}
+
+fn blank_row(id: String, file: &std::sync::Arc<str>, line: usize, opts: &Options) -> Row {
     Row {
         record_id: id,
         status: Status::Failed,
@@ -470,14 +477,19 @@ fn blank_row(id: String, file: &str, line: usize, opts: &Options) -> Row {
         error_code: None,
         error_message: None,
         embedding: None,
-        file: file.to_string(),
+        file: file.clone(),
         line,
         attempts: 1,
     }
 }
 
 /// A line that is not a readable output record: marked on its recordId when one can be found.
-fn unreadable(raw: &[u8], file: &str, line: usize, opts: &Options) -> Option<Parsed> {
+fn unreadable(
+    raw: &[u8],
+    file: &std::sync::Arc<str>,
+    line: usize,
+    opts: &Options,
+) -> Option<Parsed> {
     let text = String::from_utf8_lossy(raw);
     if text.trim().is_empty() {
         return None;
@@ -574,7 +586,12 @@ fn full_line(raw: &[u8]) -> Option<OutLine<'_>> {
     })
 }
 
-fn parse_line(raw: &[u8], file: &str, line: usize, opts: &Options) -> Option<Parsed> {
+fn parse_line(
+    raw: &[u8],
+    file: &std::sync::Arc<str>,
+    line: usize,
+    opts: &Options,
+) -> Option<Parsed> {
     // Most of a line is the echoed modelInput: read recordId at the front and modelOutput (or
     // error) at the back; anything unusual takes the full parse, which checks UTF-8 as it reads.
     let Some(l) = fast_line(raw).or_else(|| full_line(raw)) else {
@@ -638,12 +655,13 @@ fn parse_stream(
     problems: &mut Vec<Problem>,
 ) -> Result<usize, Error> {
     let mut lines_seen = 0usize;
+    let shared: std::sync::Arc<str> = std::sync::Arc::from(file);
     lines::for_each_batch(input, file, |blocks| {
         let parsed: Vec<Vec<Parsed>> = blocks
             .par_iter()
             .map(|b| {
                 b.lines()
-                    .filter_map(|(n, text, _)| parse_line(text, file, n, opts))
+                    .filter_map(|(n, text, _)| parse_line(text, &shared, n, opts))
                     .collect()
             })
             .collect();
@@ -800,7 +818,10 @@ fn check_manifests(
         let in_dir: Vec<&Row> = rows
             .iter()
             .filter(|r| {
-                Path::new(&r.file).parent().map(|d| d.display().to_string()) == Some(dir.clone())
+                Path::new(&*r.file)
+                    .parent()
+                    .map(|d| d.display().to_string())
+                    == Some(dir.clone())
             })
             .collect();
         let ok = in_dir
@@ -877,7 +898,7 @@ fn settle(
                 continue;
             }
             problems.push(Problem {
-                file: r.file.clone(),
+                file: r.file.to_string(),
                 line: r.line,
                 record_id: Some(r.record_id.clone()),
                 message: format!(
@@ -906,7 +927,7 @@ fn settle(
     for r in &kept {
         if !wanted.contains(r.record_id.as_str()) {
             problems.push(Problem {
-                file: r.file.clone(),
+                file: r.file.to_string(),
                 line: r.line,
                 record_id: Some(r.record_id.clone()),
                 message: format!(

@@ -106,7 +106,7 @@ impl PyResults {
                 })?,
             )?;
         }
-        d.set_item("file", col(&|r| r.file.as_str().into_bound_py_any(py))?)?;
+        d.set_item("file", col(&|r| (&*r.file).into_bound_py_any(py))?)?;
         d.set_item("line", col(&|r| r.line.into_bound_py_any(py))?)?;
         Ok(d)
     }

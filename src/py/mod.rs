@@ -7,6 +7,7 @@ mod collect;
 mod errors;
 mod pack;
 mod runtime;
+mod source;
 
 // `gil_used = true`: pack reads lists and dicts through borrowed references, which is safe
 // only while the GIL serialises other threads; on free-threaded CPython (3.13t, 3.14t) importing
@@ -26,6 +27,8 @@ mod _core {
     };
     #[pymodule_export]
     use super::runtime::simd_paths;
+    #[pymodule_export]
+    use super::source::{read_wxr, PyArticleStream};
 
     use pyo3::prelude::*;
 

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyFloat, PyInt, PyList, PyString};
+use pyo3::types::{PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 
 use super::clean::{text_of, PyText};
 use super::errors::IntoPyResult;
@@ -71,6 +71,22 @@ impl PyQuotas {
     #[getter]
     fn max_concurrent_jobs(&self) -> usize {
         self.inner.max_concurrent_jobs
+    }
+
+    /// For pickle (Dask and multiprocessing workers): the keyword arguments that make it again.
+    fn __getnewargs_ex__<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> PyResult<(Bound<'py, PyTuple>, Bound<'py, PyDict>)> {
+        let q = &self.inner;
+        let kw = PyDict::new(py);
+        kw.set_item("min_records_per_job", q.min_records_per_job)?;
+        kw.set_item("max_records_per_job", q.max_records_per_job)?;
+        kw.set_item("max_records_per_file", q.max_records_per_file)?;
+        kw.set_item("max_bytes_per_file", q.max_bytes_per_file)?;
+        kw.set_item("max_bytes_per_job", q.max_bytes_per_job)?;
+        kw.set_item("max_concurrent_jobs", q.max_concurrent_jobs)?;
+        Ok((PyTuple::empty(py), kw))
     }
 
     fn __repr__(&self) -> String {
@@ -177,6 +193,23 @@ impl PyPrompt {
     #[getter]
     fn prefill(&self) -> Option<String> {
         self.inner.settings.prefill.clone()
+    }
+
+    /// For pickle (Dask and multiprocessing workers): the keyword arguments that make it again.
+    fn __getnewargs_ex__<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> PyResult<(Bound<'py, PyTuple>, Bound<'py, PyDict>)> {
+        let s = &self.inner.settings;
+        let kw = PyDict::new(py);
+        kw.set_item("user", &self.user_text)?;
+        kw.set_item("system", &self.system_text)?;
+        kw.set_item("max_tokens", s.max_tokens)?;
+        kw.set_item("temperature", s.temperature)?;
+        kw.set_item("top_p", s.top_p)?;
+        kw.set_item("stop_sequences", s.stop_sequences.clone())?;
+        kw.set_item("prefill", s.prefill.clone())?;
+        Ok((PyTuple::empty(py), kw))
     }
 
     fn __repr__(&self) -> String {
