@@ -29,12 +29,15 @@ CHILD = r"""
 import json, os, sys, time
 import bedrock_batch as bb
 
-def peak():
+def status(key):
     for line in open("/proc/self/status"):
-        if line.startswith("VmHWM"):
+        if line.startswith(key):
             return int(line.split()[1]) * 1024
     import resource
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+def peak():
+    return status("VmHWM")
 
 mode, src, out = sys.argv[1:4]
 MODEL = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
@@ -53,10 +56,14 @@ if mode in ("stream", "memory"):
     report = bb.validate(out, model=MODEL)
     assert report.ok, report
     n = report.records
-else:  # results
+    base = 0
+else:  # results: the process before reading is the baseline (pandas and pyarrow imported)
+    import pandas, pyarrow
+    base = status("VmRSS")
+    t = time.perf_counter()
     df = bb.read_results(src, schema=["title_en", "summary_ja"]).to_pandas()
     n = len(df)
-print(json.dumps({"records": n, "seconds": time.perf_counter() - t, "peak": peak()}))
+print(json.dumps({"records": n, "seconds": time.perf_counter() - t, "peak": peak(), "base": base}))
 """
 
 
@@ -169,7 +176,9 @@ def main() -> None:
     size = outputs.stat().st_size
     print(
         f"\nResults.to_pandas() of {r['records']:,} answers ({size / 1e6:,.0f} MB file): "
-        f"{r['seconds']:.2f} s, peak RSS {r['peak'] / 1e6:,.0f} MB = {r['peak'] / size:.2f}x the file"
+        f"{r['seconds']:.2f} s, peak RSS {r['peak'] / 1e6:,.0f} MB = {r['peak'] / size:.2f}x the file; "
+        f"grown from {r['base'] / 1e6:,.0f} MB before reading by {(r['peak'] - r['base']) / 1e6:,.0f} MB "
+        f"= {(r['peak'] - r['base']) / size:.2f}x the file"
     )
 
 

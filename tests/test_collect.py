@@ -592,3 +592,46 @@ def test_inputs_and_joins_from_arrow_tables() -> None:
     assert table["status_result"].to_pylist() == ["missing", "succeeded", "missing"]
     with pytest.raises(InputError, match=r"no id column .*columns: x"):
         bb.read_results(dump(lines), inputs=pa.table({"x": [1]}))
+
+
+def test_many_blocks_in_order_and_reordered_give_the_same_table(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Over 4 MB of output arrives as several blocks, each kept as its own Arrow batch; a field
+    # typed differently across blocks is typed over all of them.
+    n = 2400
+    lines = []
+    for i in range(n):
+        answer: dict[str, Any] = {"summary_ja": f"{i}" + "要約" * 1000}
+        answer["score"] = i if i < 1000 else i + 0.5
+        answer["tag"] = [i] if i == n - 1 else "t"
+        lines.append(claude_line(f"r{i:05d}", json.dumps(answer, ensure_ascii=False)))
+    path = tmp_path / "big.jsonl.out"
+    path.write_bytes(dump(lines))
+    assert path.stat().st_size > 3 * (4 << 20) / 2
+    schema = ["summary_ja", "score", "tag"]
+    res = bb.read_results(path, schema=schema)
+    table = res.to_arrow()
+    assert len(table.to_batches()) >= 2 and table.num_rows == n
+    assert table.schema.field("score").type == pa.float64()
+    assert table.column("score").to_pylist()[999:1001] == [999.0, 1000.5]
+    tag = table.schema.field("tag")
+    assert tag.type == pa.large_string() and tag.metadata == {b"bedrock_batch.json": b"1"}
+    assert table.column("tag").to_pylist()[-2:] == ['"t"', f"[{n - 1}]"]
+    whole = res.to_pandas()
+    assert whole["summary_ja"].str.startswith("1234要約").sum() == 1
+
+    # The inputs backwards, one never answered: the columns copied into that order.
+    ids = [f"r{i:05d}" for i in reversed(range(n))] + ["never"]
+    back = bb.read_results(path, schema=schema, inputs=ids)
+    frame = back.to_pandas()
+    assert frame["recordId"].tolist() == ids
+    assert len(back.to_arrow().to_batches()) == 1
+    last = frame.iloc[-1]
+    assert last["status"] == "missing" and last["error_code"] == "missing"
+    assert pd.isna(last["summary_ja"]) and pd.isna(last["score"])
+    expected = whole.set_index("recordId").loc[ids[:-1]].reset_index()
+    pd.testing.assert_frame_equal(frame.iloc[:-1].reset_index(drop=True), expected)
+    assert back.summary()["missing"] == 1 and back.retry_ids()[:1] == ["never"]
+    monkeypatch.setitem(__import__("sys").modules, "pyarrow", None)
+    pd.testing.assert_frame_equal(back.to_pandas(), frame)

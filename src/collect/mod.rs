@@ -39,6 +39,24 @@ impl Status {
             Status::Missing => "missing",
         }
     }
+
+    pub const ALL: [Status; 4] = [
+        Status::Succeeded,
+        Status::Failed,
+        Status::InvalidOutput,
+        Status::Missing,
+    ];
+
+    pub fn parse(s: &str) -> Result<Status, Error> {
+        Status::ALL
+            .into_iter()
+            .find(|st| st.name() == s)
+            .ok_or_else(|| {
+                Error::InvalidArgument(format!(
+                    "unknown status {s:?}: use succeeded, failed, missing, invalid_output"
+                ))
+            })
+    }
 }
 
 /// A JSON field the prompt asked for, and its expected type (`None`: any).
@@ -136,23 +154,44 @@ pub struct Row {
     pub attempts: u32,
 }
 
-impl Row {
-    fn missing(id: String) -> Row {
-        Row {
+/// A row once its answer has moved into a chunk of columns: what ordering and merging need.
+#[derive(Clone, Debug)]
+pub(crate) struct Kept {
+    pub record_id: String,
+    pub status: Status,
+    pub input_tokens: Option<u64>,
+    pub output_tokens: Option<u64>,
+    pub file: std::sync::Arc<str>,
+    pub line: usize,
+    pub attempts: u32,
+    /// Its chunk and place in it; `None` for a record with no output line.
+    pub at: Option<(u32, u32)>,
+}
+
+impl Kept {
+    fn missing(id: String) -> Kept {
+        Kept {
             record_id: id,
             status: Status::Missing,
-            text: None,
-            json: None,
-            fields: Vec::new(),
-            stop_reason: None,
             input_tokens: None,
             output_tokens: None,
-            error_code: Some("missing".into()),
-            error_message: Some("no output line for this record".into()),
-            embedding: None,
             file: no_file(),
             line: 0,
             attempts: 0,
+            at: None,
+        }
+    }
+
+    fn of(r: Row, chunk: u32, slot: u32) -> Kept {
+        Kept {
+            record_id: r.record_id,
+            status: r.status,
+            input_tokens: r.input_tokens,
+            output_tokens: r.output_tokens,
+            file: r.file,
+            line: r.line,
+            attempts: r.attempts,
+            at: Some((chunk, slot)),
         }
     }
 }
@@ -167,16 +206,61 @@ pub struct Problem {
     pub message: String,
 }
 
-/// A collection's result.
-#[derive(Clone, Debug, Default)]
+/// A collection's result: one row per record, held as Arrow record batches.
+#[derive(Clone, Debug)]
 pub struct Results {
-    pub rows: Vec<Row>,
+    pub arrow_schema: arrow_schema::SchemaRef,
+    pub batches: Vec<arrow_array::RecordBatch>,
+    /// Each row's status, in the table's order.
+    pub statuses: Vec<Status>,
     pub problems: Vec<Problem>,
     /// Each `manifest.json.out` found: its path and every field (unknown ones kept).
     pub manifests: Vec<(String, Map<String, Value>)>,
     pub schema: Vec<Field>,
     /// Whether rows count their attempts (`Options::attempts`).
     pub attempts: bool,
+}
+
+impl Results {
+    pub fn len(&self) -> usize {
+        self.statuses.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.statuses.is_empty()
+    }
+
+    /// How many rows have this status.
+    pub fn count(&self, status: Status) -> usize {
+        self.statuses.iter().filter(|&&s| s == status).count()
+    }
+
+    /// The total of an integer column (`input_tokens`, `output_tokens`).
+    pub fn total(&self, column: &str) -> u64 {
+        self.batches
+            .iter()
+            .filter_map(|b| b.column_by_name(column))
+            .filter_map(|c| c.as_any().downcast_ref::<arrow_array::Int64Array>())
+            .flat_map(|c| c.iter().flatten())
+            .map(|v| u64::try_from(v).unwrap_or(0))
+            .sum()
+    }
+
+    /// The recordIds of the rows whose status is one of `statuses`, in the table's order.
+    pub fn ids_with(&self, statuses: &[Status]) -> Vec<String> {
+        let ids = self
+            .batches
+            .iter()
+            .filter_map(|b| b.column_by_name("recordId"))
+            .filter_map(|c| c.as_any().downcast_ref::<arrow_array::LargeStringArray>())
+            .flat_map(|c| c.iter());
+        self.statuses
+            .iter()
+            .zip(ids)
+            .filter(|(s, _)| statuses.contains(s))
+            .filter_map(|(_, id)| id.map(str::to_string))
+            .collect()
+    }
 }
 
 /// What to read.
@@ -651,28 +735,44 @@ fn parse_stream(
     input: lines::Input<'_>,
     file: &str,
     opts: &Options,
-    rows: &mut Vec<Row>,
+    rows: &mut Vec<Kept>,
+    chunks: &mut Vec<arrow::Chunk>,
     problems: &mut Vec<Problem>,
 ) -> Result<usize, Error> {
     let mut lines_seen = 0usize;
     let shared: std::sync::Arc<str> = std::sync::Arc::from(file);
     lines::for_each_batch(input, file, |blocks| {
-        let parsed: Vec<Vec<Parsed>> = blocks
+        // Each block's answers become a chunk of columns on the thread that read them.
+        let parsed: Vec<(Vec<Row>, Vec<Problem>, arrow::Chunk, usize)> = blocks
             .par_iter()
             .map(|b| {
-                b.lines()
+                let mut block_rows = Vec::new();
+                let mut block_problems = Vec::new();
+                let mut seen = 0usize;
+                for p in b
+                    .lines()
                     .filter_map(|(n, text, _)| parse_line(text, &shared, n, opts))
-                    .collect()
+                {
+                    seen += 1;
+                    match p {
+                        Parsed::Row(r) => block_rows.push(r),
+                        Parsed::Problem(p) => block_problems.push(p),
+                    }
+                }
+                let chunk = arrow::Chunk::take(&mut block_rows, opts.schema.len());
+                (block_rows, block_problems, chunk, seen)
             })
             .collect();
-        for block in parsed {
-            for p in block {
-                lines_seen += 1;
-                match p {
-                    Parsed::Row(r) => rows.push(r),
-                    Parsed::Problem(p) => problems.push(p),
-                }
+        for (block_rows, block_problems, chunk, seen) in parsed {
+            lines_seen += seen;
+            let k = u32::try_from(chunks.len())
+                .map_err(|_| Error::InvalidInput(format!("{file}: too many blocks of output")))?;
+            chunks.push(chunk);
+            rows.reserve(block_rows.len());
+            for (slot, r) in block_rows.into_iter().enumerate() {
+                rows.push(Kept::of(r, k, u32::try_from(slot).unwrap_or(u32::MAX)));
             }
+            problems.extend(block_problems);
         }
         Ok(())
     })?;
@@ -731,6 +831,7 @@ fn find(root: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>, Vec<PathBuf>), Error
 /// Reads batch outputs into rows.
 pub fn read_results(source: &Source, opts: &Options) -> Result<Results, Error> {
     let mut rows = Vec::new();
+    let mut chunks = Vec::new();
     let mut problems = Vec::new();
     let mut manifests = Vec::new();
     match source {
@@ -740,6 +841,7 @@ pub fn read_results(source: &Source, opts: &Options) -> Result<Results, Error> {
                 "<bytes>",
                 opts,
                 &mut rows,
+                &mut chunks,
                 &mut problems,
             )?;
         }
@@ -762,6 +864,7 @@ pub fn read_results(source: &Source, opts: &Options) -> Result<Results, Error> {
                     &name,
                     opts,
                     &mut rows,
+                    &mut chunks,
                     &mut problems,
                 )?;
             }
@@ -795,8 +898,12 @@ pub fn read_results(source: &Source, opts: &Options) -> Result<Results, Error> {
     }
     check_manifests(&manifests, &rows, &mut problems);
     let rows = settle(rows, opts.inputs.as_deref(), opts.attempts, &mut problems);
+    let statuses = rows.iter().map(|r| r.status).collect();
+    let (arrow_schema, batches) = arrow::into_batches(&rows, chunks, &opts.schema, opts.attempts)?;
     Ok(Results {
-        rows,
+        arrow_schema,
+        batches,
+        statuses,
         problems,
         manifests,
         schema: opts.schema.clone(),
@@ -807,7 +914,7 @@ pub fn read_results(source: &Source, opts: &Options) -> Result<Results, Error> {
 /// Cross-checks manifest counts against the lines read (one manifest per job folder).
 fn check_manifests(
     manifests: &[(String, Map<String, Value>)],
-    rows: &[Row],
+    rows: &[Kept],
     problems: &mut Vec<Problem>,
 ) {
     for (path, m) in manifests {
@@ -815,7 +922,7 @@ fn check_manifests(
             .parent()
             .map(|d| d.display().to_string())
             .unwrap_or_default();
-        let in_dir: Vec<&Row> = rows
+        let in_dir: Vec<&Kept> = rows
             .iter()
             .filter(|r| {
                 Path::new(&*r.file)
@@ -877,24 +984,33 @@ type FxBuild = std::hash::BuildHasherDefault<FxHasher>;
 
 /// One row per record: duplicates reported (the best status kept), inputs joined. With
 /// `attempts`, repeats are expected: the best outcome is kept (the later line on a tie) and
-/// counted, not reported.
+/// counted, not reported. Works in place: a million rows are not held twice.
 fn settle(
-    rows: Vec<Row>,
+    mut rows: Vec<Kept>,
     inputs: Option<&[String]>,
     attempts: bool,
     problems: &mut Vec<Problem>,
-) -> Vec<Row> {
-    let mut by_id: HashMap<String, usize, FxBuild> =
-        HashMap::with_capacity_and_hasher(rows.len(), FxBuild::default());
-    let mut kept: Vec<Row> = Vec::with_capacity(rows.len());
-    for mut r in rows {
-        if let Some(&i) = by_id.get(&r.record_id) {
+) -> Vec<Kept> {
+    let n = rows.len();
+    // For each id's first row: the row that wins and how many lines the id had.
+    let mut best: Vec<usize> = (0..n).collect();
+    let mut count: Vec<u32> = vec![1; n];
+    let mut keep = vec![true; n];
+    {
+        let mut first: HashMap<&str, usize, FxBuild> =
+            HashMap::with_capacity_and_hasher(n, FxBuild::default());
+        for (j, r) in rows.iter().enumerate() {
+            let Some(&i) = first.get(r.record_id.as_str()) else {
+                first.insert(r.record_id.as_str(), j);
+                continue;
+            };
+            keep[j] = false;
+            let b = &rows[best[i]];
             if attempts {
-                let seen = kept[i].attempts + 1;
-                if r.status <= kept[i].status {
-                    kept[i] = r;
+                count[i] += 1;
+                if r.status <= b.status {
+                    best[i] = j;
                 }
-                kept[i].attempts = seen;
                 continue;
             }
             problems.push(Problem {
@@ -904,52 +1020,87 @@ fn settle(
                 message: format!(
                     "recordId {:?} appears again (first at {}:{}); the {} one is kept",
                     r.record_id,
-                    kept[i].file,
-                    kept[i].line,
-                    if r.status < kept[i].status {
+                    b.file,
+                    b.line,
+                    if r.status < b.status {
                         "later"
                     } else {
                         "first"
                     }
                 ),
             });
-            if r.status < kept[i].status {
-                kept[i] = r;
+            if r.status < b.status {
+                best[i] = j;
             }
-            continue;
-        }
-        r.attempts = 1;
-        by_id.insert(r.record_id.clone(), kept.len());
-        kept.push(r);
-    }
-    let Some(inputs) = inputs else { return kept };
-    let wanted: HashSet<&str> = inputs.iter().map(String::as_str).collect();
-    for r in &kept {
-        if !wanted.contains(r.record_id.as_str()) {
-            problems.push(Problem {
-                file: r.file.to_string(),
-                line: r.line,
-                record_id: Some(r.record_id.clone()),
-                message: format!(
-                    "recordId {:?} is in the output but was never input",
-                    r.record_id
-                ),
-            });
         }
     }
-    let mut slots: Vec<Option<Row>> = kept.into_iter().map(Some).collect();
-    let mut seen = HashSet::with_capacity(inputs.len());
-    let mut out = Vec::with_capacity(inputs.len());
-    for id in inputs {
-        if !seen.insert(id.as_str()) {
-            continue;
-        }
-        match by_id.get(id).and_then(|&i| slots[i].take()) {
-            Some(r) => out.push(r),
-            None => out.push(Row::missing(id.clone())),
+    for i in 0..n {
+        if keep[i] {
+            if best[i] != i {
+                rows.swap(i, best[i]);
+            }
+            rows[i].attempts = count[i];
         }
     }
-    out
+    let mut kept = keep.iter();
+    rows.retain(|_| kept.next().copied().unwrap_or(false));
+    drop((best, count, keep));
+    let Some(inputs) = inputs else { return rows };
+    // Each row's place in the inputs' order; rows never input go after them and are cut.
+    let mut place = vec![usize::MAX; rows.len()];
+    let mut missing: Vec<(usize, &String)> = Vec::new();
+    let mut wanted = 0usize;
+    {
+        let at: HashMap<&str, usize, FxBuild> = rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.record_id.as_str(), i))
+            .collect();
+        let mut seen: HashSet<&str, FxBuild> =
+            HashSet::with_capacity_and_hasher(inputs.len(), FxBuild::default());
+        for id in inputs {
+            if !seen.insert(id.as_str()) {
+                continue;
+            }
+            match at.get(id.as_str()) {
+                Some(&i) => place[i] = wanted,
+                None => missing.push((wanted, id)),
+            }
+            wanted += 1;
+        }
+        for r in &rows {
+            if !seen.contains(r.record_id.as_str()) {
+                problems.push(Problem {
+                    file: r.file.to_string(),
+                    line: r.line,
+                    record_id: Some(r.record_id.clone()),
+                    message: format!(
+                        "recordId {:?} is in the output but was never input",
+                        r.record_id
+                    ),
+                });
+            }
+        }
+    }
+    let unplaced = place.iter_mut().filter(|p| **p == usize::MAX);
+    for (at, p) in (wanted..).zip(unplaced) {
+        *p = at;
+    }
+    rows.reserve_exact(missing.len());
+    for (k, id) in missing {
+        rows.push(Kept::missing(id.clone()));
+        place.push(k);
+    }
+    // The permutation applied in place, cycle by cycle.
+    for i in 0..rows.len() {
+        while place[i] != i {
+            let j = place[i];
+            rows.swap(i, j);
+            place.swap(i, j);
+        }
+    }
+    rows.truncate(wanted);
+    rows
 }
 
 #[cfg(test)]

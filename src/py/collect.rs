@@ -2,6 +2,10 @@
 
 use std::path::PathBuf;
 
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Float64Type, Int64Type};
+use arrow_array::{Array, ArrayRef};
+use arrow_schema::DataType;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString};
 use pyo3::IntoPyObjectExt;
@@ -35,91 +39,88 @@ pub struct PyResults {
     inner: collect::Results,
 }
 
+/// An Arrow column of the results (one array per batch) as a Python list, for the table
+/// without pyarrow; columns of JSON text are parsed back.
+fn column_list<'py>(
+    py: Python<'py>,
+    parts: &[&ArrayRef],
+    json: bool,
+    name: &str,
+) -> PyResult<Bound<'py, PyList>> {
+    let l = PyList::empty(py);
+    let loads = json
+        .then(|| py.import("json")?.getattr("loads"))
+        .transpose()?;
+    for col in parts {
+        match col.data_type() {
+            DataType::LargeUtf8 => {
+                for v in col.as_string::<i64>() {
+                    match (v, &loads) {
+                        (Some(s), Some(f)) => l.append(f.call1((s,))?)?,
+                        (v, _) => l.append(v)?,
+                    }
+                }
+            }
+            DataType::Int64 => {
+                for v in col.as_primitive::<Int64Type>() {
+                    l.append(v)?;
+                }
+            }
+            DataType::Float64 => {
+                for v in col.as_primitive::<Float64Type>() {
+                    l.append(v)?;
+                }
+            }
+            DataType::Boolean => {
+                for v in col.as_boolean() {
+                    l.append(v)?;
+                }
+            }
+            DataType::List(_) => {
+                let lists = col.as_list::<i32>();
+                for i in 0..lists.len() {
+                    if lists.is_null(i) {
+                        l.append(py.None())?;
+                    } else {
+                        let v = lists.value(i);
+                        l.append(v.as_primitive::<Float64Type>().values().to_vec())?;
+                    }
+                }
+            }
+            other => {
+                return Err(Error::InvalidInput(format!(
+                    "results column {name:?} has Arrow type {other}"
+                )))
+                .py_err(py)
+            }
+        }
+    }
+    Ok(l)
+}
+
 #[pymethods]
 impl PyResults {
     fn __len__(&self) -> usize {
-        self.inner.rows.len()
+        self.inner.len()
     }
 
     /// The table as columns: recordId, status, text, the schema fields, stop_reason,
     /// input_tokens, output_tokens, error_code, error_message (and embedding, json, file, line).
     fn columns<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let rows = &self.inner.rows;
         let d = PyDict::new(py);
-        let col = |f: &dyn Fn(&collect::Row) -> PyResult<Bound<'py, PyAny>>| -> PyResult<Bound<'py, PyList>> {
-            let l = PyList::empty(py);
-            for r in rows {
-                l.append(f(r)?)?;
-            }
-            Ok(l)
-        };
-        d.set_item(
-            "recordId",
-            col(&|r| r.record_id.as_str().into_bound_py_any(py))?,
-        )?;
-        d.set_item("status", col(&|r| r.status.name().into_bound_py_any(py))?)?;
-        if self.inner.attempts {
-            d.set_item("attempts", col(&|r| r.attempts.into_bound_py_any(py))?)?;
+        for (k, f) in self.inner.arrow_schema.fields().iter().enumerate() {
+            let json = f.metadata().contains_key(collect::arrow::JSON_META);
+            let parts: Vec<&ArrayRef> = self.inner.batches.iter().map(|b| b.column(k)).collect();
+            d.set_item(f.name(), column_list(py, &parts, json, f.name())?)?;
         }
-        d.set_item("text", col(&|r| r.text.as_deref().into_bound_py_any(py))?)?;
-        for (i, f) in self.inner.schema.iter().enumerate() {
-            d.set_item(
-                f.name.as_str(),
-                col(&|r| match r.fields.get(i).and_then(Option::as_ref) {
-                    Some(v) => to_py(py, v),
-                    None => Ok(py.None().into_bound(py)),
-                })?,
-            )?;
-        }
-        d.set_item(
-            "stop_reason",
-            col(&|r| r.stop_reason.as_deref().into_bound_py_any(py))?,
-        )?;
-        d.set_item(
-            "input_tokens",
-            col(&|r| r.input_tokens.into_bound_py_any(py))?,
-        )?;
-        d.set_item(
-            "output_tokens",
-            col(&|r| r.output_tokens.into_bound_py_any(py))?,
-        )?;
-        d.set_item(
-            "error_code",
-            col(&|r| r.error_code.as_deref().into_bound_py_any(py))?,
-        )?;
-        d.set_item(
-            "error_message",
-            col(&|r| r.error_message.as_deref().into_bound_py_any(py))?,
-        )?;
-        if rows.iter().any(|r| r.embedding.is_some()) {
-            d.set_item(
-                "embedding",
-                col(&|r| r.embedding.clone().into_bound_py_any(py))?,
-            )?;
-        }
-        if self.inner.schema.is_empty() && rows.iter().any(|r| r.json.is_some()) {
-            d.set_item(
-                "json",
-                col(&|r| match &r.json {
-                    Some(v) => to_py(py, v),
-                    None => Ok(py.None().into_bound(py)),
-                })?,
-            )?;
-        }
-        d.set_item("file", col(&|r| (&*r.file).into_bound_py_any(py))?)?;
-        d.set_item("line", col(&|r| r.line.into_bound_py_any(py))?)?;
         Ok(d)
     }
 
     /// The same columns as one Arrow table (an object with `__arrow_c_stream__`): text as
     /// `large_string`, counts as `int64`, schema fields as the type their values share (else
-    /// JSON text, marked in the field's metadata), built without a Python object per cell.
-    fn arrow_table(&self, py: Python<'_>) -> PyResult<pyo3_arrow::PyTable> {
-        let batch = py
-            .detach(|| collect::arrow::record_batch(&self.inner))
-            .py_err(py)?;
-        let schema = batch.schema();
-        pyo3_arrow::PyTable::try_new(vec![batch], schema)
+    /// JSON text, marked in the field's metadata); the table the results are held in.
+    fn arrow_table(&self) -> PyResult<pyo3_arrow::PyTable> {
+        pyo3_arrow::PyTable::try_new(self.inner.batches.clone(), self.inner.arrow_schema.clone())
     }
 
     /// Problems that are not rows: (file, line, recordId, message).
@@ -152,24 +153,12 @@ impl PyResults {
     /// Record counts by status and token totals of the rows.
     fn summary<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
-        let rows = &self.inner.rows;
-        d.set_item("records", rows.len())?;
-        for s in [
-            Status::Succeeded,
-            Status::Failed,
-            Status::InvalidOutput,
-            Status::Missing,
-        ] {
-            d.set_item(s.name(), rows.iter().filter(|r| r.status == s).count())?;
+        d.set_item("records", self.inner.len())?;
+        for s in Status::ALL {
+            d.set_item(s.name(), self.inner.count(s))?;
         }
-        d.set_item(
-            "input_tokens",
-            rows.iter().filter_map(|r| r.input_tokens).sum::<u64>(),
-        )?;
-        d.set_item(
-            "output_tokens",
-            rows.iter().filter_map(|r| r.output_tokens).sum::<u64>(),
-        )?;
+        d.set_item("input_tokens", self.inner.total("input_tokens"))?;
+        d.set_item("output_tokens", self.inner.total("output_tokens"))?;
         d.set_item("problems", self.inner.problems.len())?;
         Ok(d)
     }
@@ -177,21 +166,12 @@ impl PyResults {
     /// The ids to run again: rows whose status is in `statuses`.
     #[pyo3(signature = (statuses = vec!["failed".to_string(), "missing".to_string(), "invalid_output".to_string()]))]
     fn retry_ids(&self, py: Python<'_>, statuses: Vec<String>) -> PyResult<Vec<String>> {
-        for s in &statuses {
-            if !["succeeded", "failed", "missing", "invalid_output"].contains(&s.as_str()) {
-                return Err(Error::InvalidArgument(format!(
-                    "unknown status {s:?}: use succeeded, failed, missing, invalid_output"
-                )))
-                .py_err(py);
-            }
-        }
-        Ok(self
-            .inner
-            .rows
+        let wanted = statuses
             .iter()
-            .filter(|r| statuses.iter().any(|s| s == r.status.name()))
-            .map(|r| r.record_id.clone())
-            .collect())
+            .map(|s| Status::parse(s))
+            .collect::<Result<Vec<_>, _>>()
+            .py_err(py)?;
+        Ok(self.inner.ids_with(&wanted))
     }
 }
 
