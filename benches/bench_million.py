@@ -7,7 +7,8 @@ It writes its own data: the corpus's articles repeated with unique ids, content 
 characters, as Parquet (row groups of 10,000 rows). The pipeline is the production one: clean
 (HTML, WordPress, Markdown), pack (Claude records), write (jobs of 50,000) and validate, with
 ``bb.pack(path, ...)`` streaming 8,192 rows at a time. The reference is the same pipeline on the
-corpus's 14,108 records held in memory as a list of dicts; the results part reads a
+corpus's 14,108 records held in memory as a list of dicts (the median of three runs in one
+process); the results part reads a
 ``.jsonl.out`` of a million answers into ``Results.to_pandas()``. Too long for CI: run it and
 put its table in the README.
 """
@@ -45,18 +46,26 @@ prompt = bb.Prompt(system="Summarise as JSON.", user="タイトル: {title}\n\n�
                    max_tokens=1024)
 clean = {"content": {"format": "auto", "max_chars": 10_000}}
 t = time.perf_counter()
+base = 0
 if mode == "stream":
     shards = bb.pack(src, prompt=prompt, model=MODEL, clean=clean).write(out)
-elif mode == "memory":
-    rows = [json.loads(line) for line in open(src, encoding="utf-8")]
-    t = time.perf_counter()  # the list of dicts is the input, as a notebook holds it
-    shards = bb.pack(rows, prompt=prompt, model=MODEL, clean=clean).write(out)
-    del rows
-if mode in ("stream", "memory"):
     report = bb.validate(out, model=MODEL)
     assert report.ok, report
     n = report.records
-    base = 0
+elif mode == "memory":
+    # The list of dicts is the input, as a notebook holds it; the median of three runs, so
+    # the reference is the pipeline's steady rate, not its first call's.
+    rows = [json.loads(line) for line in open(src, encoding="utf-8")]
+    times = []
+    for k in range(3):
+        t = time.perf_counter()
+        shards = bb.pack(rows, prompt=prompt, model=MODEL, clean=clean).write(out, overwrite=True)
+        report = bb.validate(out, model=MODEL)
+        times.append(time.perf_counter() - t)
+    assert report.ok, report
+    n = report.records
+    t = time.perf_counter() - sorted(times)[1]
+    del rows
 else:  # results: the process before reading is the baseline (pandas and pyarrow imported)
     import pandas, pyarrow
     base = status("VmRSS")

@@ -112,8 +112,8 @@ def batches(source: Any, columns: list[str] | None, size: int) -> Iterator[Any]:
 
 
 def _prefetched(it: Iterator[Any], depth: int = 2) -> Iterator[Any]:
-    """The items of ``it``, read ahead on a thread of their own: decoding the next batch (in
-    C++, without the GIL) overlaps packing this one (in Rust, without the GIL)."""
+    """The items of ``it``, made ahead on a thread of their own: decoding and packing the next
+    batch (in C++ and Rust, without the GIL) overlaps writing this one."""
     import queue
     import threading
 
@@ -201,9 +201,15 @@ class StreamedRecords:
         if self._read and not isinstance(self.source, (str, os.PathLike)):
             raise InputError("this Arrow stream was read already; pack it again to write it")
         self._read = True
-        for batch in _prefetched(batches(self.source, self._columns(), self.batch_rows)):
-            if batch.num_rows:
-                yield pack(batch, **self.options)
+
+        def packed() -> Iterator[Any]:
+            for batch in batches(self.source, self._columns(), self.batch_rows):
+                if batch.num_rows:
+                    yield pack(batch, **self.options)
+
+        # Read and packed ahead on a thread: the next batch is decoded and cleaned while this
+        # one is written.
+        yield from _prefetched(packed())
 
     @property
     def ids(self) -> list[str]:
