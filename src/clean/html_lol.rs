@@ -14,7 +14,9 @@ use std::rc::Rc;
 use lol_html::html_content::{Element, TextChunk, TextType};
 use lol_html::{doc_text, element, text, HtmlRewriter, Settings};
 
-use super::html::{close_of, comment_end, decode_entities, is_space, separator, tag_end};
+use super::html::{
+    close_of, comment_end, decode_entities, is_space, script_close, separator, tag_end,
+};
 use super::text::{Sep, Sink};
 use super::Options;
 
@@ -253,7 +255,12 @@ fn scan(html: &str, keep_img_attributes: bool) -> Plan {
             // Cut to an empty comment, which ends the text node as the element did; an
             // unclosed one runs to the end of the document.
             out.push_str("<!---->");
-            let close_end = close_of(b, end, lower).map_or(b.len(), |(_, e)| e);
+            let close = if lower == b"script" {
+                script_close(b, end)
+            } else {
+                close_of(b, end, lower)
+            };
+            let close_end = close.map_or(b.len(), |(_, e)| e);
             copied = close_end;
             pos = close_end;
             continue;
