@@ -71,3 +71,38 @@ def test_a_partition_outside_its_plan_is_refused(
         write_partition(
             df, tmp_path, partition=3, offset=100, sizes=[200], prompt=PROMPT, model=HAIKU
         )
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::FutureWarning")
+def test_ray_blocks_write_the_single_machine_records(
+    articles: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    ray = pytest.importorskip("ray")
+    pa = pytest.importorskip("pyarrow")
+    pytest.importorskip("ray.data")
+    df = frame(articles, 1300)
+    kw: dict[str, Any] = {"prompt": PROMPT, "model": HAIKU, "clean": {"content": "auto"}}
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        ds = ray.data.from_arrow(pa.Table.from_pandas(df, preserve_index=False)).repartition(5)
+
+        # bb.clean as a batch function, as in any Ray Data pipeline.
+        def clean(t: Any) -> Any:
+            return t.set_column(
+                t.schema.get_field_index("content"),
+                "content",
+                bb.clean(t["content"], max_chars=2000),
+            )
+
+        cleaned = ds.map_batches(clean, batch_format="pyarrow").to_pandas()
+        assert cleaned["content"].tolist() == bb.clean(df["content"], max_chars=2000).tolist()
+        q = bb.Quotas(max_records_per_job=500, max_records_per_file=200)
+        shards = bb.distributed.write_shards_ray(ds, tmp_path / "ray", quotas=q, **kw)
+    finally:
+        ray.shutdown()
+    # The same records in the same order as one machine writes them, in three jobs.
+    ours = b"".join(s.path.read_bytes() for s in shards)
+    assert ours == bb.pack(df, **kw).to_jsonl()
+    assert {s.job for s in shards} == {1, 2, 3} and job_sizes(1300, q) == [434, 433, 433]
+    report = bb.validate(tmp_path / "ray", model=HAIKU, quotas=q)
+    assert report.ok and report.jobs == 3 and report.records == 1300

@@ -7,8 +7,9 @@ many workers needs one plan for them all, so that the jobs stay balanced and wit
 :func:`job_sizes` cuts the total into jobs, and :func:`write_partition` writes partition ``i``
 (its rows ``offset``, ``offset + 1``, ... of the whole) into the jobs that hold those rows, in
 files named after the partition (``job-0002/part-p00007-00001.jsonl``), so workers never write
-the same file. :func:`write_shards_dask` does it all for a Dask DataFrame; the shard folder is
-then a ``bb.Run``'s or ``Client.submit_all``'s input like any other.
+the same file. :func:`write_shards_dask` does it all for a Dask DataFrame and
+:func:`write_shards_ray` for a Ray Dataset; the shard folder is then a ``bb.Run``'s or
+``Client.submit_all``'s input like any other.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 from .exceptions import InputError
 from .stream import WrittenShard
 
-__all__ = ["job_sizes", "write_partition", "write_shards_dask"]
+__all__ = ["job_sizes", "write_partition", "write_shards_dask", "write_shards_ray"]
 
 
 def job_sizes(total: int, quotas: Any = None) -> list[int]:
@@ -124,8 +125,51 @@ def write_shards_dask(
         for i, part in enumerate(ddf.to_delayed())
     ]
     results = dask.compute(*tasks)  # type: ignore[attr-defined,no-untyped-call]
-    shards = [s for part in results for s in part]
-    ids_seen = sum(s.records for s in shards)
-    if ids_seen != sum(sizes):
-        raise InputError(f"the partitions wrote {ids_seen} records, the plan has {sum(sizes)}")
+    return _checked([s for part in results for s in part], sizes)
+
+
+def _checked(shards: list[WrittenShard], sizes: list[int]) -> list[WrittenShard]:
+    written = sum(s.records for s in shards)
+    if written != sum(sizes):
+        raise InputError(f"the partitions wrote {written} records, the plan has {sum(sizes)}")
     return sorted(shards, key=lambda s: (s.job, s.path.name))
+
+
+def write_shards_ray(
+    ds: Any,
+    out_dir: str | os.PathLike[str],
+    *,
+    quotas: Any = None,
+    **pack_options: Any,
+) -> list[WrittenShard]:
+    """Writes the shards of a Ray Dataset from Ray's workers under one plan, as
+    :func:`write_shards_dask` does for Dask: the dataset is materialized, its blocks (pyarrow
+    tables, in the dataset's order) counted, then each block packs and writes its rows into the
+    jobs that hold them. ``out_dir`` must be a folder every worker can write."""
+    import ray
+
+    out = Path(out_dir)
+    if out.exists() and any(out.glob("job-*")):
+        raise InputError(f"{out} holds job folders already: write into a new folder")
+    blocks = ds.materialize().to_arrow_refs()
+    # Typed as Any: ray's stubs do not carry the wrapped function's signature.
+    remote: Any = ray.remote
+    count = remote(lambda t: t.num_rows)
+    lengths = [int(n) for n in ray.get([count.remote(b) for b in blocks])]
+    sizes = job_sizes(sum(lengths), quotas)
+    offsets = [0, *itertools.accumulate(lengths)]
+    write = remote(write_partition)
+    tasks = [
+        write.remote(
+            block,
+            str(out),
+            partition=i,
+            offset=offsets[i],
+            sizes=sizes,
+            quotas=quotas,
+            **pack_options,
+        )
+        for i, block in enumerate(blocks)
+        if lengths[i]
+    ]
+    return _checked([s for part in ray.get(tasks) for s in part], sizes)
