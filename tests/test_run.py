@@ -400,3 +400,60 @@ def test_source_files_with_bad_bytes_name_the_line(tmp_path: Path) -> None:
     latin.write_bytes(b"id,content\na,caf\xe9\n")
     with pytest.raises(InputError, match=r"latin\.csv: not UTF-8"):
         read_source(latin)
+
+
+def test_a_parquet_file_streams_into_the_same_plan_as_its_table(
+    emu: Emulator, articles: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    source = rows(articles, 900, tag="pq")
+    path = tmp_path / "posts.parquet"
+    pq.write_table(pa.Table.from_pylist(source), path, row_group_size=128)
+    kw: dict[str, Any] = {"pilot": 120, "id_column": "id"}
+    from_table = make(emu, "pq-table", source, tmp_path, **kw).plan()
+    run = make(emu, "pq-file", str(path), tmp_path, **kw)
+    plan = run.plan()
+    # Packed batch by batch as the file is read, and the same shards, byte for byte.
+    assert [s.shard for s in plan.shards] == ["pilot", "s0001", "s0002", "s0003", "s0004"]
+    assert plan.ids == [r["id"] for r in source]
+    assert plan.digests() == from_table.digests()
+    assert plan.token_counts == from_table.token_counts
+    assert plan.estimate["input_tokens"] == from_table.estimate["input_tokens"]
+    run.wait(progress=False, timeout=120)
+    df = run.results().to_pandas()
+    assert sorted(df["recordId"]) == sorted(r["id"] for r in source)
+    assert set(df["status"]) == {"succeeded"}
+
+
+def test_a_folder_of_shards_is_run_as_its_jobs(
+    emu: Emulator, articles: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    source = rows(articles, 700, tag="sh")
+    q = bb.Quotas(max_records_per_job=300, max_records_per_file=120, max_concurrent_jobs=3)
+    recs = bb.pack(source, prompt=PROMPT, model=MODEL, id_column="id")
+    recs.write(tmp_path / "shards", quotas=q)
+    run = make(emu, "from-shards", str(tmp_path / "shards"), tmp_path, quotas=q)
+    plan = run.plan()
+    assert [s.shard for s in plan.shards] == ["s0001", "s0002", "s0003"]
+    assert [s.records for s in plan.shards] == [233, 233, 234]
+    assert plan.ids == [r["id"] for r in source]
+    # Tokens as the validator estimates them from the lines (the prompt is not known here).
+    assert plan.estimate["input_tokens"] == bb.validate(tmp_path / "shards").input_tokens
+    run.wait(progress=False, timeout=120)
+    assert len(run.results().to_pandas()) == 700
+    # A folder without job folders, and shards whose lines lack a recordId, are refused.
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError, match="no job folders"):
+        make(emu, "no-jobs", str(tmp_path / "empty"), tmp_path).plan()
+    with pytest.raises(InputError, match="pilot= does not apply"):
+        make(emu, "no-pilot", str(tmp_path / "shards"), tmp_path, quotas=q, pilot=100).plan()
+    bad = tmp_path / "bad" / "job-0001"
+    bad.mkdir(parents=True)
+    lines = [json.loads(x) for x in recs.to_jsonl().decode().splitlines()[:150]]
+    del lines[7]["recordId"]
+    (bad / "part-00001.jsonl").write_text(
+        "".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines), encoding="utf-8"
+    )
+    with pytest.raises(InputError, match=r"part-00001.jsonl:8: the record has no recordId"):
+        make(emu, "no-ids", str(tmp_path / "bad"), tmp_path).plan()

@@ -248,8 +248,21 @@ class StreamedRecords:
         k = -(-total // q.max_records_per_job)
         base, extra = divmod(total, k)
         sizes = [base + (1 if j < extra else 0) for j in range(k)]
-        writer = _Writer(out, sizes, q)
+        return self.write_jobs(out, sizes, q)[0]
+
+    def write_jobs(
+        self, out: Path, sizes: list[int], quotas: Any
+    ) -> tuple[list[WrittenShard], list[str], list[int]]:
+        """Writes jobs of exactly ``sizes`` records into ``out`` (which holds no job folders),
+        files within ``quotas``. Returns the shards, the recordIds in order and each record's
+        input tokens."""
+        total = len(self)
+        if sum(sizes) != total:
+            raise InputError(f"the jobs hold {sum(sizes)} records, the source has {total}")
+        writer = _Writer(out, sizes, quotas)
         seen: set[str] = set()
+        order: list[str] = []
+        tokens: list[int] = []
         try:
             for recs in self._packed():
                 ids = recs.ids
@@ -257,6 +270,8 @@ class StreamedRecords:
                 if dup is not None or len(set(ids)) != len(ids):
                     raise InputError(f"recordId {dup!r} appears twice in the source")
                 seen.update(ids)
+                order.extend(ids)
+                tokens.extend(recs.token_counts())
                 writer.add(recs, ids)
         except BaseException:
             writer.abort()
@@ -268,7 +283,7 @@ class StreamedRecords:
                 f"the source gave {written} rows, {total} were counted: did it change while it "
                 "was read?"
             )
-        return shards
+        return shards, order, tokens
 
     def estimate(self, *, output_tokens: int | None = None) -> dict[str, Any]:
         """Records, estimated tokens and the cost (as ``Records.estimate``), streamed."""

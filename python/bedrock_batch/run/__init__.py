@@ -196,8 +196,11 @@ class Run:
 
     Args:
         name: 1-40 letters, digits and hyphens; the run lives under ``<s3>/<name>/``.
-        source: the table to pack (anything :func:`~bedrock_batch.pack` takes). Without it the
-            run must exist already (as with :meth:`open`).
+        source: the table to pack (anything :func:`~bedrock_batch.pack` takes); a file
+            (Parquet, JSONL, CSV, WordPress XML) or an Arrow stream, packed as it is written,
+            one batch in memory at a time (needs ``id_column``); or a folder of job folders
+            (``bb.distributed``'s shards), run as they are, one job a folder, no pilot. Without
+            it the run must exist already (as with :meth:`open`).
         prompt, model, id_column, clean, invocation, family, extra: as for ``pack``.
         s3: the S3 prefix that holds runs (``s3://bucket/bedrock-batch/``).
         role_arn: the job role Bedrock assumes (``bb.iam.role_policy`` says what it needs).
@@ -360,6 +363,8 @@ class Run:
             self._plan = Plan.from_json(self._meta["plan"])
             return self._plan
         plan = build(self.name, **a)
+        if self._calibrate[0] and not plan.token_counts:
+            raise InputError("calibrate=True needs the records' token counts: a source to pack")
         if self._calibrate[0]:
             from ._calibrate import calibrate
 

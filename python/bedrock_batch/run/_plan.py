@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import tempfile
 import weakref
@@ -13,8 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import _core
+from ..distributed import job_sizes
 from ..exceptions import InputError
 from ..pack import Prompt, Quotas, Records, pack
+from ..stream import StreamedRecords
 from ..validate import ValidationReport, validate
 
 PILOT = "pilot"
@@ -257,32 +261,56 @@ def build(
     output_tokens: int | None,
 ) -> Plan:
     """Packs the source, cuts the shards (pilot first), writes them to a temporary folder,
-    validates them and prices them."""
-    recs = pack(
-        source,
-        prompt=prompt,
-        model=model,
-        id_column=id_column,
-        invocation=invocation,  # type: ignore[arg-type]
-        clean=clean,
-        family=family,
-        extra=extra,
-    )
-    ids = recs.ids
-    n = len(ids)
+    validates them and prices them. A file or an Arrow stream is packed as it is written (one
+    batch in memory at a time); a folder of job folders (``bb.distributed``'s, or
+    ``Records.write``'s) is taken as it is, one shard a job, no pilot."""
     low = quotas.min_records_per_job
-    if n < low:
-        raise InputError(
-            f"the source has {n} records; a batch job needs at least {low} (Quotas."
-            "min_records_per_job): run so few records on demand instead"
+    folder = _shard_folder(source)
+    root: Path | None = None
+    if folder is not None:
+        if pilot:
+            raise InputError(
+                f"{folder} holds shards already: a folder runs as its jobs, so pilot= does not "
+                "apply (run the pilot's folder as a run of its own first)"
+            )
+        shards, report = _read_shards(folder, quotas, model, family)
+        records = sum(s.records for s in shards)
+        tokens = sum(int(f["input_tokens"]) for s in shards for f in s.files)
+        est = _estimate(model, records, tokens, output_tokens or prompt.max_tokens)
+        counts: list[int] = []
+        kind = _invocation(prompt, model, invocation, family, extra)
+    else:
+        recs = pack(
+            source,
+            prompt=prompt,
+            model=model,
+            id_column=id_column,
+            invocation=invocation,  # type: ignore[arg-type]
+            clean=clean,
+            family=family,
+            extra=extra,
         )
-    root = Path(tempfile.mkdtemp(prefix="bb-run-"))
-    try:
-        shards, report = _write(root, recs, ids, n, low, pilot, quotas, model, family)
-    except BaseException:
-        shutil.rmtree(root, ignore_errors=True)  # a failed plan leaves no copy of the corpus
-        raise
-    est = dict(recs.estimate(output_tokens=output_tokens))
+        n = len(recs)
+        if n < low:
+            raise InputError(
+                f"the source has {n} records; a batch job needs at least {low} (Quotas."
+                "min_records_per_job): run so few records on demand instead"
+            )
+        root = Path(tempfile.mkdtemp(prefix="bb-run-"))
+        try:
+            if isinstance(recs, StreamedRecords):
+                shards, counts = _write_streamed(root, recs, n, pilot, quotas)
+                est = _estimate(model, n, sum(counts), output_tokens or prompt.max_tokens)
+                kind = _invocation(prompt, model, invocation, family, extra)
+            else:
+                shards = _write(root, recs, recs.ids, n, low, pilot, quotas)
+                est = dict(recs.estimate(output_tokens=output_tokens))
+                counts = list(recs.token_counts())
+                kind = recs.invocation
+        except BaseException:
+            shutil.rmtree(root, ignore_errors=True)  # a failed plan leaves no copy of the corpus
+            raise
+        report = validate(root, model=model, quotas=quotas, family=family)
     spec = {
         "prompt": prompt_spec(prompt),
         "clean": json.loads(json.dumps(clean, default=str)) if clean else None,
@@ -301,17 +329,117 @@ def build(
     plan = Plan(
         name=name,
         model=model,
-        invocation=recs.invocation,
+        invocation=kind,
         shards=shards,
         spec=spec,
         estimate=est,
         validation=report,
-        token_counts=list(recs.token_counts()),
-        _work=root,
+        token_counts=counts,
+        _work=root if root is not None else folder,
     )
-    # The written shards go with the plan (they are uploaded from there by start()).
-    weakref.finalize(plan, shutil.rmtree, root, ignore_errors=True)
+    if root is not None:
+        # The written shards go with the plan (they are uploaded from there by start()).
+        weakref.finalize(plan, shutil.rmtree, root, ignore_errors=True)
     return plan
+
+
+def _invocation(prompt: Prompt, model: str, invocation: str, family: str | None, extra: Any) -> str:
+    """The API the records use, as ``pack`` resolves it (``auto`` by the model)."""
+    one = pack(
+        [{f: "" for f in prompt.fields} | {"id": "x"}],
+        prompt=prompt,
+        model=model,
+        id_column="id",
+        invocation=invocation,  # type: ignore[arg-type]
+        family=family,
+        extra=extra,
+    )
+    return str(one.invocation)
+
+
+def _estimate(model: str, records: int, tokens: int, per_answer: int) -> dict[str, Any]:
+    """What ``Records.estimate`` gives, from counts."""
+    est = dict(_core.cost_estimate(model, records, tokens, records * per_answer))
+    est.update({"records": records, "input_tokens": tokens, "output_tokens": records * per_answer})
+    return est
+
+
+def _shard_folder(source: Any) -> Path | None:
+    """The folder when ``source`` is a folder of job folders; an error for a folder without."""
+    if not isinstance(source, (str, os.PathLike)) or not Path(source).is_dir():
+        return None
+    folder = Path(source)
+    if not any(p.is_dir() for p in folder.glob("job-*")):
+        raise InputError(
+            f"{folder} is a folder with no job folders (job-0001/, ...): give a file, a "
+            "table or a folder of shards"
+        )
+    return folder
+
+
+def _read_shards(
+    folder: Path, quotas: Quotas, model: str, family: str | None
+) -> tuple[list[ShardPlan], ValidationReport]:
+    """One shard per job folder, as written: every line must be valid and carry a recordId."""
+    report = validate(folder, model=model, quotas=quotas, family=family)
+    report.raise_for_errors()
+    shards: list[ShardPlan] = []
+    jobs = sorted(p for p in folder.glob("job-*") if p.is_dir())
+    for k, job in enumerate(jobs, 1):
+        ids: list[str] = []
+        files: list[dict[str, Any]] = []
+        for f in sorted(job.glob("*.jsonl")):
+            data = f.read_bytes()
+            first = len(ids)
+            for n, line in enumerate(data.splitlines(), 1):
+                if not line.strip():
+                    continue
+                rid = json.loads(line).get("recordId")
+                if not isinstance(rid, str) or not rid:
+                    raise InputError(f"{f}:{n}: the record has no recordId, which a run needs")
+                ids.append(rid)
+            files.append(
+                {
+                    "name": f.name,
+                    "records": len(ids) - first,
+                    "bytes": len(data),
+                    "input_tokens": validate(f, model=model, family=family).input_tokens,
+                    "md5": hashlib.md5(data).hexdigest(),
+                }
+            )
+        if ids:
+            shards.append(ShardPlan(shard=f"s{k:04d}", ids=ids, files=files, folder=job))
+    seen: set[str] = set()
+    for s in shards:
+        for i in s.ids:
+            if i in seen:
+                raise InputError(f"recordId {i!r} is in more than one shard file of {folder}")
+            seen.add(i)
+    return shards, report
+
+
+def _write_streamed(
+    root: Path, recs: StreamedRecords, n: int, pilot: int | None, quotas: Quotas
+) -> tuple[list[ShardPlan], list[int]]:
+    """Writes a streamed source in one pass: the pilot's jobs first, then the rest's."""
+    low = quotas.min_records_per_job
+    head = 0
+    if pilot:
+        head = max(int(pilot), low)
+        if n - head < low:
+            head = n  # what would be left is below the batch minimum: one job is the pilot
+    sizes = (job_sizes(head, quotas) if head else []) + (
+        job_sizes(n - head, quotas) if head < n else []
+    )
+    written, ids, counts = recs.write_jobs(root / "all", sizes, quotas)
+    pilot_jobs = len(job_sizes(head, quotas)) if head else 0
+    first = [s for s in written if s.job <= pilot_jobs]
+    rest = [s for s in written if s.job > pilot_jobs]
+    # The rest's shards count from s0001, as when the parts are written apart.
+    shards = _shard_plans(PILOT, first, ids[:head]) + _shard_plans(
+        "s", rest, ids[head:], first_job=pilot_jobs + 1
+    )
+    return shards, counts
 
 
 def differences(stored: Mapping[str, str], fresh: Mapping[str, str]) -> list[str]:
@@ -326,6 +454,44 @@ def differences(stored: Mapping[str, str], fresh: Mapping[str, str]) -> list[str
     return [words[k] for k in words if stored.get(k) != fresh.get(k)]
 
 
+def _shard_plans(
+    kind: str, written: Sequence[Any], ids: Sequence[str], first_job: int = 1
+) -> list[ShardPlan]:
+    """The shards of written job folders, ``ids`` being their records in order and
+    ``first_job`` the number of their first job; a pilot too big for one job is several:
+    pilot, pilot-2, ..."""
+    shards: list[ShardPlan] = []
+    at = 0
+    by_job: dict[int, list[Any]] = {}
+    for s in written:
+        by_job.setdefault(s.job, []).append(s)
+    for job, files in sorted(by_job.items()):
+        count = sum(f.records for f in files)
+        k = job - first_job + 1
+        shard = f"s{k:04d}"
+        if kind == PILOT:
+            shard = PILOT if k == 1 else f"{PILOT}-{k}"
+        shards.append(
+            ShardPlan(
+                shard=shard,
+                ids=list(ids[at : at + count]),
+                files=[
+                    {
+                        "name": f.path.name,
+                        "records": f.records,
+                        "bytes": f.bytes,
+                        "input_tokens": f.input_tokens,
+                        "md5": hashlib.md5(f.path.read_bytes()).hexdigest(),
+                    }
+                    for f in files
+                ],
+                folder=files[0].job_dir,
+            )
+        )
+        at += count
+    return shards
+
+
 def _write(
     root: Path,
     recs: Records,
@@ -334,10 +500,8 @@ def _write(
     low: int,
     pilot: int | None,
     quotas: Quotas,
-    model: str,
-    family: str | None,
-) -> tuple[list[ShardPlan], ValidationReport]:
-    """Writes the shards under ``root`` (the pilot's first) and validates them."""
+) -> list[ShardPlan]:
+    """Writes the shards under ``root`` (the pilot's first)."""
     parts: list[tuple[str, Records, Path]] = []
     if pilot:
         size = max(int(pilot), low)
@@ -353,32 +517,5 @@ def _write(
     shards: list[ShardPlan] = []
     for kind, part, folder in parts:
         written = part.write(folder, quotas=quotas)
-        part_ids = part.ids
-        at = 0
-        by_job: dict[int, list[Any]] = {}
-        for s in written:
-            by_job.setdefault(s.job, []).append(s)
-        for job, files in sorted(by_job.items()):
-            count = sum(f.records for f in files)
-            shard = f"s{job:04d}"
-            if kind == PILOT:  # a pilot too big for one job is several: pilot, pilot-2, ...
-                shard = PILOT if job == 1 else f"{PILOT}-{job}"
-            shards.append(
-                ShardPlan(
-                    shard=shard,
-                    ids=part_ids[at : at + count],
-                    files=[
-                        {
-                            "name": f.path.name,
-                            "records": f.records,
-                            "bytes": f.bytes,
-                            "input_tokens": f.input_tokens,
-                            "md5": hashlib.md5(f.path.read_bytes()).hexdigest(),
-                        }
-                        for f in files
-                    ],
-                    folder=files[0].job_dir,
-                )
-            )
-            at += count
-    return shards, validate(root, model=model, quotas=quotas, family=family)
+        shards.extend(_shard_plans(kind, written, part.ids))
+    return shards
