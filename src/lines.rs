@@ -80,14 +80,7 @@ pub fn for_each_batch(
         Input::Bytes(b) => for_each_slice_batch(b, &mut each, |_, _| {}, |_, _| {}),
         Input::File(f) => {
             let is_file = f.metadata().is_ok_and(|m| m.is_file() && m.len() > 0);
-            // SAFETY: the mapping is read-only and lives for this call; the caveat (another
-            // process truncating the file) is documented at the top of the module.
-            #[allow(unsafe_code)]
-            let map = if is_file {
-                unsafe { memmap2::MmapOptions::new().map(f) }.ok()
-            } else {
-                None
-            };
+            let map = if is_file { map_file(f) } else { None };
             let Some(map) = map else {
                 let mut reader = f;
                 return for_each_read_batch(&mut reader, name, each);
@@ -99,6 +92,14 @@ pub fn for_each_batch(
             for_each_slice_batch(&map, &mut each, before, done)
         }
     }
+}
+
+/// The file mapped read-only, or `None` when it cannot be mapped.
+#[allow(unsafe_code)]
+fn map_file(f: &File) -> Option<memmap2::Mmap> {
+    // SAFETY: the mapping is read-only and lives for one `for_each_batch` call; the caveat
+    // (another process truncating the file) is documented at the top of the module.
+    unsafe { memmap2::MmapOptions::new().map(f) }.ok()
 }
 
 /// Batches of blocks cut from bytes in memory; `before(start, len)` precedes each batch and

@@ -32,10 +32,10 @@ fn json_special_scalar(b: &[u8], from: usize) -> usize {
 pub fn json_special(b: &[u8], from: usize) -> usize {
     #[cfg(target_arch = "x86_64")]
     {
+        let cpu = sys::cpu();
         // SAFETY: AVX-512 and AVX2 are used only when the CPU reports them; SSE2 is part of
         // the x86-64 baseline; all read only within `b` (AVX-512's masked tail loads skip the
         // bytes past its end).
-        let cpu = sys::cpu();
         unsafe {
             if cpu & sys::AVX512 != 0 {
                 return avx512::json_special(b, from);
@@ -57,8 +57,8 @@ pub fn json_special(b: &[u8], from: usize) -> usize {
 pub fn byte_classes(b: &[u8]) -> [u64; 4] {
     #[cfg(target_arch = "x86_64")]
     {
-        // SAFETY: as in `json_special`.
         let cpu = sys::cpu();
+        // SAFETY: as in `json_special`.
         unsafe {
             if cpu & sys::AVX512 != 0 {
                 return avx512::byte_classes(b);
@@ -120,94 +120,112 @@ mod sse2 {
 
     #[inline]
     unsafe fn special_mask(v: __m128i) -> __m128i {
-        let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
-        let slash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
-        // v <= 0x1f (unsigned) exactly when min(v, 0x1f) == v.
-        let ctl = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);
-        _mm_or_si128(_mm_or_si128(quote, slash), ctl)
+        // SAFETY: SSE2 is part of the x86-64 baseline, and the intrinsics touch no memory.
+        unsafe {
+            let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
+            let slash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
+            // v <= 0x1f (unsigned) exactly when min(v, 0x1f) == v.
+            let ctl = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);
+            _mm_or_si128(_mm_or_si128(quote, slash), ctl)
+        }
     }
 
     pub unsafe fn json_special(b: &[u8], from: usize) -> usize {
-        let n = b.len();
-        let p = b.as_ptr();
-        let mut i = from;
-        while i + 32 <= n {
-            let a = special_mask(_mm_loadu_si128(p.add(i).cast::<__m128i>()));
-            let c = special_mask(_mm_loadu_si128(p.add(i + 16).cast::<__m128i>()));
-            let m = (_mm_movemask_epi8(a) as u32) | ((_mm_movemask_epi8(c) as u32) << 16);
-            if m != 0 {
-                return i + m.trailing_zeros() as usize;
+        // SAFETY: SSE2 is part of the x86-64 baseline; each load reads 16 bytes at `i` and the loop
+        // conditions keep `i + 16 <= n`.
+        unsafe {
+            let n = b.len();
+            let p = b.as_ptr();
+            let mut i = from;
+            while i + 32 <= n {
+                let a = special_mask(_mm_loadu_si128(p.add(i).cast::<__m128i>()));
+                let c = special_mask(_mm_loadu_si128(p.add(i + 16).cast::<__m128i>()));
+                let m = (_mm_movemask_epi8(a) as u32) | ((_mm_movemask_epi8(c) as u32) << 16);
+                if m != 0 {
+                    return i + m.trailing_zeros() as usize;
+                }
+                i += 32;
             }
-            i += 32;
-        }
-        while i + 16 <= n {
-            let m = _mm_movemask_epi8(special_mask(_mm_loadu_si128(p.add(i).cast::<__m128i>())));
-            if m != 0 {
-                return i + m.trailing_zeros() as usize;
+            while i + 16 <= n {
+                let m =
+                    _mm_movemask_epi8(special_mask(_mm_loadu_si128(p.add(i).cast::<__m128i>())));
+                if m != 0 {
+                    return i + m.trailing_zeros() as usize;
+                }
+                i += 16;
             }
-            i += 16;
+            super::json_special_scalar(b, i)
         }
-        super::json_special_scalar(b, i)
     }
 
     /// `v` in `lo..=hi` (unsigned), as a byte mask.
     #[inline]
     unsafe fn in_range(v: __m128i, lo: u8, hi: u8) -> __m128i {
-        let t = _mm_sub_epi8(v, _mm_set1_epi8(lo as i8));
-        _mm_cmpeq_epi8(_mm_min_epu8(t, _mm_set1_epi8((hi - lo) as i8)), t)
+        // SAFETY: SSE2 is part of the x86-64 baseline, and the intrinsics touch no memory.
+        unsafe {
+            let t = _mm_sub_epi8(v, _mm_set1_epi8(lo as i8));
+            _mm_cmpeq_epi8(_mm_min_epu8(t, _mm_set1_epi8((hi - lo) as i8)), t)
+        }
     }
 
     #[inline]
     unsafe fn hsum(acc: __m128i) -> u64 {
-        let s = _mm_sad_epu8(acc, _mm_setzero_si128());
-        let s = _mm_add_epi64(s, _mm_srli_si128::<8>(s));
-        _mm_cvtsi128_si64(s) as u64
+        // SAFETY: SSE2 is part of the x86-64 baseline, and the intrinsics touch no memory.
+        unsafe {
+            let s = _mm_sad_epu8(acc, _mm_setzero_si128());
+            let s = _mm_add_epi64(s, _mm_srli_si128::<8>(s));
+            _mm_cvtsi128_si64(s) as u64
+        }
     }
 
     pub unsafe fn byte_classes(b: &[u8]) -> [u64; 4] {
-        let mut out = [0u64; 4];
-        let n = b.len();
-        let p = b.as_ptr();
-        let mut i = 0;
-        while i + 16 <= n {
-            // Per-lane byte counters: at most 255 steps before they are summed.
-            let steps = ((n - i) / 16).min(255);
-            let (mut ascii, mut ws, mut lead, mut cjk) = (
-                _mm_setzero_si128(),
-                _mm_setzero_si128(),
-                _mm_setzero_si128(),
-                _mm_setzero_si128(),
-            );
-            for _ in 0..steps {
-                let v = _mm_loadu_si128(p.add(i).cast::<__m128i>());
-                // A true lane is 0xFF (-1): subtracting it counts one.
-                ascii = _mm_sub_epi8(ascii, _mm_cmpgt_epi8(v, _mm_set1_epi8(-1)));
-                let space = _mm_or_si128(
-                    _mm_cmpeq_epi8(v, _mm_set1_epi8(b' ' as i8)),
-                    in_range(v, 0x09, 0x0d),
+        // SAFETY: SSE2 is part of the x86-64 baseline; each load reads 16 bytes at `i` and the loop
+        // conditions keep `i + 16 <= n`.
+        unsafe {
+            let mut out = [0u64; 4];
+            let n = b.len();
+            let p = b.as_ptr();
+            let mut i = 0;
+            while i + 16 <= n {
+                // Per-lane byte counters: at most 255 steps before they are summed.
+                let steps = ((n - i) / 16).min(255);
+                let (mut ascii, mut ws, mut lead, mut cjk) = (
+                    _mm_setzero_si128(),
+                    _mm_setzero_si128(),
+                    _mm_setzero_si128(),
+                    _mm_setzero_si128(),
                 );
-                ws = _mm_sub_epi8(ws, space);
-                lead = _mm_sub_epi8(
-                    lead,
-                    _mm_cmpeq_epi8(_mm_max_epu8(v, _mm_set1_epi8(0xc0_u8 as i8)), v),
-                );
-                let c = _mm_andnot_si128(
-                    _mm_cmpeq_epi8(v, _mm_set1_epi8(0xee_u8 as i8)),
-                    in_range(v, 0xe3, 0xf7),
-                );
-                cjk = _mm_sub_epi8(cjk, c);
-                i += 16;
+                for _ in 0..steps {
+                    let v = _mm_loadu_si128(p.add(i).cast::<__m128i>());
+                    // A true lane is 0xFF (-1): subtracting it counts one.
+                    ascii = _mm_sub_epi8(ascii, _mm_cmpgt_epi8(v, _mm_set1_epi8(-1)));
+                    let space = _mm_or_si128(
+                        _mm_cmpeq_epi8(v, _mm_set1_epi8(b' ' as i8)),
+                        in_range(v, 0x09, 0x0d),
+                    );
+                    ws = _mm_sub_epi8(ws, space);
+                    lead = _mm_sub_epi8(
+                        lead,
+                        _mm_cmpeq_epi8(_mm_max_epu8(v, _mm_set1_epi8(0xc0_u8 as i8)), v),
+                    );
+                    let c = _mm_andnot_si128(
+                        _mm_cmpeq_epi8(v, _mm_set1_epi8(0xee_u8 as i8)),
+                        in_range(v, 0xe3, 0xf7),
+                    );
+                    cjk = _mm_sub_epi8(cjk, c);
+                    i += 16;
+                }
+                out[0] += hsum(ascii);
+                out[1] += hsum(ws);
+                out[2] += hsum(lead);
+                out[3] += hsum(cjk);
             }
-            out[0] += hsum(ascii);
-            out[1] += hsum(ws);
-            out[2] += hsum(lead);
-            out[3] += hsum(cjk);
+            let tail = super::byte_classes_scalar(&b[i..]);
+            for k in 0..4 {
+                out[k] += tail[k];
+            }
+            out
         }
-        let tail = super::byte_classes_scalar(&b[i..]);
-        for k in 0..4 {
-            out[k] += tail[k];
-        }
-        out
     }
 }
 
@@ -237,19 +255,23 @@ mod avx2 {
 
     #[target_feature(enable = "avx2")]
     pub unsafe fn json_special(b: &[u8], from: usize) -> usize {
-        let n = b.len();
-        let p = b.as_ptr();
-        let mut i = from;
-        while i + 32 <= n {
-            let m =
-                _mm256_movemask_epi8(special_mask(_mm256_loadu_si256(p.add(i).cast::<__m256i>())))
-                    as u32;
-            if m != 0 {
-                return i + m.trailing_zeros() as usize;
+        // SAFETY: the caller checked AVX2 (this function's contract); each load reads 32 bytes at
+        // `i` and the loop conditions keep `i + 32 <= n`.
+        unsafe {
+            let n = b.len();
+            let p = b.as_ptr();
+            let mut i = from;
+            while i + 32 <= n {
+                let m = _mm256_movemask_epi8(special_mask(_mm256_loadu_si256(
+                    p.add(i).cast::<__m256i>(),
+                ))) as u32;
+                if m != 0 {
+                    return i + m.trailing_zeros() as usize;
+                }
+                i += 32;
             }
-            i += 32;
+            super::sse2::json_special(b, i)
         }
-        super::sse2::json_special(b, i)
     }
 
     #[inline]
@@ -272,47 +294,51 @@ mod avx2 {
 
     #[target_feature(enable = "avx2")]
     pub unsafe fn byte_classes(b: &[u8]) -> [u64; 4] {
-        let mut out = [0u64; 4];
-        let n = b.len();
-        let p = b.as_ptr();
-        let mut i = 0;
-        while i + 32 <= n {
-            let steps = ((n - i) / 32).min(255);
-            let (mut ascii, mut ws, mut lead, mut cjk) = (
-                _mm256_setzero_si256(),
-                _mm256_setzero_si256(),
-                _mm256_setzero_si256(),
-                _mm256_setzero_si256(),
-            );
-            for _ in 0..steps {
-                let v = _mm256_loadu_si256(p.add(i).cast::<__m256i>());
-                ascii = _mm256_sub_epi8(ascii, _mm256_cmpgt_epi8(v, _mm256_set1_epi8(-1)));
-                let space = _mm256_or_si256(
-                    _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b' ' as i8)),
-                    in_range(v, 0x09, 0x0d),
+        // SAFETY: the caller checked AVX2 (this function's contract); each load reads 32 bytes at
+        // `i` and the loop conditions keep `i + 32 <= n`.
+        unsafe {
+            let mut out = [0u64; 4];
+            let n = b.len();
+            let p = b.as_ptr();
+            let mut i = 0;
+            while i + 32 <= n {
+                let steps = ((n - i) / 32).min(255);
+                let (mut ascii, mut ws, mut lead, mut cjk) = (
+                    _mm256_setzero_si256(),
+                    _mm256_setzero_si256(),
+                    _mm256_setzero_si256(),
+                    _mm256_setzero_si256(),
                 );
-                ws = _mm256_sub_epi8(ws, space);
-                lead = _mm256_sub_epi8(
-                    lead,
-                    _mm256_cmpeq_epi8(_mm256_max_epu8(v, _mm256_set1_epi8(0xc0_u8 as i8)), v),
-                );
-                let c = _mm256_andnot_si256(
-                    _mm256_cmpeq_epi8(v, _mm256_set1_epi8(0xee_u8 as i8)),
-                    in_range(v, 0xe3, 0xf7),
-                );
-                cjk = _mm256_sub_epi8(cjk, c);
-                i += 32;
+                for _ in 0..steps {
+                    let v = _mm256_loadu_si256(p.add(i).cast::<__m256i>());
+                    ascii = _mm256_sub_epi8(ascii, _mm256_cmpgt_epi8(v, _mm256_set1_epi8(-1)));
+                    let space = _mm256_or_si256(
+                        _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b' ' as i8)),
+                        in_range(v, 0x09, 0x0d),
+                    );
+                    ws = _mm256_sub_epi8(ws, space);
+                    lead = _mm256_sub_epi8(
+                        lead,
+                        _mm256_cmpeq_epi8(_mm256_max_epu8(v, _mm256_set1_epi8(0xc0_u8 as i8)), v),
+                    );
+                    let c = _mm256_andnot_si256(
+                        _mm256_cmpeq_epi8(v, _mm256_set1_epi8(0xee_u8 as i8)),
+                        in_range(v, 0xe3, 0xf7),
+                    );
+                    cjk = _mm256_sub_epi8(cjk, c);
+                    i += 32;
+                }
+                out[0] += hsum(ascii);
+                out[1] += hsum(ws);
+                out[2] += hsum(lead);
+                out[3] += hsum(cjk);
             }
-            out[0] += hsum(ascii);
-            out[1] += hsum(ws);
-            out[2] += hsum(lead);
-            out[3] += hsum(cjk);
+            let tail = super::sse2::byte_classes(&b[i..]);
+            for k in 0..4 {
+                out[k] += tail[k];
+            }
+            out
         }
-        let tail = super::sse2::byte_classes(&b[i..]);
-        for k in 0..4 {
-            out[k] += tail[k];
-        }
-        out
     }
 }
 
@@ -340,8 +366,12 @@ mod avx512 {
     #[inline]
     #[target_feature(enable = "avx512f,avx512bw")]
     unsafe fn tail(p: *const u8, n: usize) -> (__m512i, u64) {
-        let k = (1u64 << n) - 1;
-        (_mm512_maskz_loadu_epi8(k, p.cast()), k)
+        // SAFETY: the caller checked AVX-512 and that `p..p + n` is readable; the masked load reads
+        // no lane past `n`.
+        unsafe {
+            let k = (1u64 << n) - 1;
+            (_mm512_maskz_loadu_epi8(k, p.cast()), k)
+        }
     }
 
     #[inline]
@@ -356,31 +386,36 @@ mod avx512 {
     /// On a CPU where [`available`] is true; `from <= b.len()`.
     #[target_feature(enable = "avx512f,avx512bw,popcnt")]
     pub unsafe fn json_special(b: &[u8], from: usize) -> usize {
-        let n = b.len();
-        let p = b.as_ptr();
-        let mut i = from;
-        while i + 64 <= n {
-            let m = special(_mm512_loadu_si512(p.add(i).cast()));
-            if m != 0 {
-                return i + m.trailing_zeros() as usize;
+        // SAFETY: the caller checked AVX-512 and `from <= b.len()`; full loads stay below `n` and
+        // the tail goes through the masked `tail`.
+        unsafe {
+            let n = b.len();
+            let p = b.as_ptr();
+            let mut i = from;
+            while i + 64 <= n {
+                let m = special(_mm512_loadu_si512(p.add(i).cast()));
+                if m != 0 {
+                    return i + m.trailing_zeros() as usize;
+                }
+                i += 64;
             }
-            i += 64;
-        }
-        if i < n {
-            let (v, k) = tail(p.add(i), n - i);
-            let m = special(v) & k;
-            if m != 0 {
-                return i + m.trailing_zeros() as usize;
+            if i < n {
+                let (v, k) = tail(p.add(i), n - i);
+                let m = special(v) & k;
+                if m != 0 {
+                    return i + m.trailing_zeros() as usize;
+                }
             }
+            n
         }
-        n
     }
 
     /// The 16-entry table `t` in every 128-bit lane (for `vpshufb`).
     #[inline]
     #[target_feature(enable = "avx512f,avx512bw")]
     unsafe fn table(t: [u8; 16]) -> __m512i {
-        _mm512_broadcast_i32x4(_mm_loadu_si128(t.as_ptr().cast()))
+        // SAFETY: the caller checked AVX-512; the load reads the 16 bytes of `t`.
+        unsafe { _mm512_broadcast_i32x4(_mm_loadu_si128(t.as_ptr().cast())) }
     }
 
     /// `v` shifted up by `N` bytes across the whole register, the last `N` bytes of `prev`
@@ -404,176 +439,185 @@ mod avx512 {
     /// On a CPU where [`available`] is true.
     #[target_feature(enable = "avx512f,avx512bw")]
     pub unsafe fn is_utf8(b: &[u8]) -> bool {
-        const TOO_SHORT: u8 = 1 << 0;
-        const TOO_LONG: u8 = 1 << 1;
-        const OVERLONG_3: u8 = 1 << 2;
-        const TOO_LARGE: u8 = 1 << 3;
-        const SURROGATE: u8 = 1 << 4;
-        const OVERLONG_2: u8 = 1 << 5;
-        const TOO_LARGE_1000: u8 = 1 << 6;
-        const OVERLONG_4: u8 = 1 << 6;
-        const TWO_CONTS: u8 = 1 << 7;
-        const CARRY: u8 = TOO_SHORT | TOO_LONG | TWO_CONTS;
-        const LARGE: u8 = CARRY | TOO_LARGE | TOO_LARGE_1000;
-        let byte_1_high = table([
-            TOO_LONG,
-            TOO_LONG,
-            TOO_LONG,
-            TOO_LONG,
-            TOO_LONG,
-            TOO_LONG,
-            TOO_LONG,
-            TOO_LONG,
-            TWO_CONTS,
-            TWO_CONTS,
-            TWO_CONTS,
-            TWO_CONTS,
-            TOO_SHORT | OVERLONG_2,
-            TOO_SHORT,
-            TOO_SHORT | OVERLONG_3 | SURROGATE,
-            TOO_SHORT | TOO_LARGE | TOO_LARGE_1000 | OVERLONG_4,
-        ]);
-        let byte_1_low = table([
-            CARRY | OVERLONG_3 | OVERLONG_2 | OVERLONG_4,
-            CARRY | OVERLONG_2,
-            CARRY,
-            CARRY,
-            CARRY | TOO_LARGE,
-            LARGE,
-            LARGE,
-            LARGE,
-            LARGE,
-            LARGE,
-            LARGE,
-            LARGE,
-            LARGE,
-            LARGE | SURROGATE,
-            LARGE,
-            LARGE,
-        ]);
-        let byte_2_high = table([
-            TOO_SHORT,
-            TOO_SHORT,
-            TOO_SHORT,
-            TOO_SHORT,
-            TOO_SHORT,
-            TOO_SHORT,
-            TOO_SHORT,
-            TOO_SHORT,
-            TOO_LONG | OVERLONG_2 | TWO_CONTS | OVERLONG_3 | TOO_LARGE_1000 | OVERLONG_4,
-            TOO_LONG | OVERLONG_2 | TWO_CONTS | OVERLONG_3 | TOO_LARGE,
-            TOO_LONG | OVERLONG_2 | TWO_CONTS | SURROGATE | TOO_LARGE,
-            TOO_LONG | OVERLONG_2 | TWO_CONTS | SURROGATE | TOO_LARGE,
-            TOO_SHORT,
-            TOO_SHORT,
-            TOO_SHORT,
-            TOO_SHORT,
-        ]);
-        let nibble = _mm512_set1_epi8(0x0f);
-        let high = |v: __m512i| _mm512_and_si512(_mm512_srli_epi16::<4>(v), nibble);
-        // A character that a block leaves unfinished: its last byte >= 0xC0, the one before
-        // >= 0xE0 or the third last >= 0xF0.
-        let mut ends = [0xffu8; 64];
-        ends[61..].copy_from_slice(&[0xef, 0xdf, 0xbf]);
-        let ends = _mm512_loadu_si512(ends.as_ptr().cast());
-        let mut error = _mm512_setzero_si512();
-        let mut prev = _mm512_setzero_si512();
-        let mut unfinished = _mm512_setzero_si512();
-        let n = b.len();
-        let p = b.as_ptr();
-        let mut i = 0;
-        loop {
-            crate::sys::prefetch(p.wrapping_add(i + 1024));
-            let last = i + 64 > n;
-            let v = if last {
-                tail(p.add(i), n - i).0
-            } else {
-                _mm512_loadu_si512(p.add(i).cast())
-            };
-            if _mm512_movepi8_mask(v) == 0 {
-                // ASCII: fine unless the block before left a character unfinished.
-                error = _mm512_or_si512(error, unfinished);
-                unfinished = _mm512_setzero_si512();
-            } else {
-                let prev1 = before::<15>(v, prev);
-                let classes = _mm512_ternarylogic_epi32::<0x80>(
-                    _mm512_shuffle_epi8(byte_1_high, high(prev1)),
-                    _mm512_shuffle_epi8(byte_1_low, _mm512_and_si512(prev1, nibble)),
-                    _mm512_shuffle_epi8(byte_2_high, high(v)),
-                );
-                let third = _mm512_subs_epu8(before::<14>(v, prev), _mm512_set1_epi8(0x60));
-                let fourth = _mm512_subs_epu8(before::<13>(v, prev), _mm512_set1_epi8(0x70));
-                // (third | fourth) & 0x80 must equal the lookup's TWO_CONTS bit (0x80), and
-                // every other bit of the lookup must be clear.
-                let must = _mm512_ternarylogic_epi32::<0xA8>(
-                    third,
-                    fourth,
-                    _mm512_set1_epi8(0x80u8 as i8),
-                );
-                error = _mm512_ternarylogic_epi32::<0xF6>(error, must, classes);
-                unfinished = _mm512_subs_epu8(v, ends);
+        // SAFETY: the caller checked AVX-512; full loads stay below `b.len()` and the tail goes
+        // through the masked `tail`.
+        unsafe {
+            const TOO_SHORT: u8 = 1 << 0;
+            const TOO_LONG: u8 = 1 << 1;
+            const OVERLONG_3: u8 = 1 << 2;
+            const TOO_LARGE: u8 = 1 << 3;
+            const SURROGATE: u8 = 1 << 4;
+            const OVERLONG_2: u8 = 1 << 5;
+            const TOO_LARGE_1000: u8 = 1 << 6;
+            const OVERLONG_4: u8 = 1 << 6;
+            const TWO_CONTS: u8 = 1 << 7;
+            const CARRY: u8 = TOO_SHORT | TOO_LONG | TWO_CONTS;
+            const LARGE: u8 = CARRY | TOO_LARGE | TOO_LARGE_1000;
+            let byte_1_high = table([
+                TOO_LONG,
+                TOO_LONG,
+                TOO_LONG,
+                TOO_LONG,
+                TOO_LONG,
+                TOO_LONG,
+                TOO_LONG,
+                TOO_LONG,
+                TWO_CONTS,
+                TWO_CONTS,
+                TWO_CONTS,
+                TWO_CONTS,
+                TOO_SHORT | OVERLONG_2,
+                TOO_SHORT,
+                TOO_SHORT | OVERLONG_3 | SURROGATE,
+                TOO_SHORT | TOO_LARGE | TOO_LARGE_1000 | OVERLONG_4,
+            ]);
+            let byte_1_low = table([
+                CARRY | OVERLONG_3 | OVERLONG_2 | OVERLONG_4,
+                CARRY | OVERLONG_2,
+                CARRY,
+                CARRY,
+                CARRY | TOO_LARGE,
+                LARGE,
+                LARGE,
+                LARGE,
+                LARGE,
+                LARGE,
+                LARGE,
+                LARGE,
+                LARGE,
+                LARGE | SURROGATE,
+                LARGE,
+                LARGE,
+            ]);
+            let byte_2_high = table([
+                TOO_SHORT,
+                TOO_SHORT,
+                TOO_SHORT,
+                TOO_SHORT,
+                TOO_SHORT,
+                TOO_SHORT,
+                TOO_SHORT,
+                TOO_SHORT,
+                TOO_LONG | OVERLONG_2 | TWO_CONTS | OVERLONG_3 | TOO_LARGE_1000 | OVERLONG_4,
+                TOO_LONG | OVERLONG_2 | TWO_CONTS | OVERLONG_3 | TOO_LARGE,
+                TOO_LONG | OVERLONG_2 | TWO_CONTS | SURROGATE | TOO_LARGE,
+                TOO_LONG | OVERLONG_2 | TWO_CONTS | SURROGATE | TOO_LARGE,
+                TOO_SHORT,
+                TOO_SHORT,
+                TOO_SHORT,
+                TOO_SHORT,
+            ]);
+            let nibble = _mm512_set1_epi8(0x0f);
+            let high = |v: __m512i| _mm512_and_si512(_mm512_srli_epi16::<4>(v), nibble);
+            // A character that a block leaves unfinished: its last byte >= 0xC0, the one before
+            // >= 0xE0 or the third last >= 0xF0.
+            let mut ends = [0xffu8; 64];
+            ends[61..].copy_from_slice(&[0xef, 0xdf, 0xbf]);
+            let ends = _mm512_loadu_si512(ends.as_ptr().cast());
+            let mut error = _mm512_setzero_si512();
+            let mut prev = _mm512_setzero_si512();
+            let mut unfinished = _mm512_setzero_si512();
+            let n = b.len();
+            let p = b.as_ptr();
+            let mut i = 0;
+            loop {
+                crate::sys::prefetch(p.wrapping_add(i + 1024));
+                let last = i + 64 > n;
+                let v = if last {
+                    tail(p.add(i), n - i).0
+                } else {
+                    _mm512_loadu_si512(p.add(i).cast())
+                };
+                if _mm512_movepi8_mask(v) == 0 {
+                    // ASCII: fine unless the block before left a character unfinished.
+                    error = _mm512_or_si512(error, unfinished);
+                    unfinished = _mm512_setzero_si512();
+                } else {
+                    let prev1 = before::<15>(v, prev);
+                    let classes = _mm512_ternarylogic_epi32::<0x80>(
+                        _mm512_shuffle_epi8(byte_1_high, high(prev1)),
+                        _mm512_shuffle_epi8(byte_1_low, _mm512_and_si512(prev1, nibble)),
+                        _mm512_shuffle_epi8(byte_2_high, high(v)),
+                    );
+                    let third = _mm512_subs_epu8(before::<14>(v, prev), _mm512_set1_epi8(0x60));
+                    let fourth = _mm512_subs_epu8(before::<13>(v, prev), _mm512_set1_epi8(0x70));
+                    // (third | fourth) & 0x80 must equal the lookup's TWO_CONTS bit (0x80), and
+                    // every other bit of the lookup must be clear.
+                    let must = _mm512_ternarylogic_epi32::<0xA8>(
+                        third,
+                        fourth,
+                        _mm512_set1_epi8(0x80u8 as i8),
+                    );
+                    error = _mm512_ternarylogic_epi32::<0xF6>(error, must, classes);
+                    unfinished = _mm512_subs_epu8(v, ends);
+                }
+                prev = v;
+                if last {
+                    break;
+                }
+                i += 64;
             }
-            prev = v;
-            if last {
-                break;
-            }
-            i += 64;
+            // The final block is the zero-padded tail: a character it leaves open is cut off.
+            _mm512_test_epi8_mask(_mm512_or_si512(error, unfinished), _mm512_set1_epi8(-1)) == 0
         }
-        // The final block is the zero-padded tail: a character it leaves open is cut off.
-        _mm512_test_epi8_mask(_mm512_or_si512(error, unfinished), _mm512_set1_epi8(-1)) == 0
     }
 
     /// # Safety
     /// On a CPU where [`available`] is true.
     #[target_feature(enable = "avx512f,avx512bw,popcnt")]
     pub unsafe fn byte_classes(b: &[u8]) -> [u64; 4] {
-        /// Adds one to each class's byte counter in the lanes of `k` that hold its bytes.
-        #[inline]
-        #[target_feature(enable = "avx512f,avx512bw")]
-        unsafe fn count(v: __m512i, k: u64, acc: &mut [__m512i; 4]) {
-            let set = |x: u8| _mm512_set1_epi8(x as i8);
-            let one = set(1);
-            let ascii = !_mm512_movepi8_mask(v) & k;
-            let space = _mm512_cmpeq_epi8_mask(v, set(b' '))
-                | _mm512_cmplt_epu8_mask(_mm512_sub_epi8(v, set(0x09)), set(5));
-            let lead = _mm512_cmpge_epu8_mask(v, set(0xc0));
-            let cjk = _mm512_cmplt_epu8_mask(_mm512_sub_epi8(v, set(0xe3)), set(0xf7 - 0xe3 + 1))
-                & !_mm512_cmpeq_epi8_mask(v, set(0xee));
-            acc[0] = _mm512_mask_add_epi8(acc[0], ascii, acc[0], one);
-            acc[1] = _mm512_mask_add_epi8(acc[1], space & k, acc[1], one);
-            acc[2] = _mm512_mask_add_epi8(acc[2], lead & k, acc[2], one);
-            acc[3] = _mm512_mask_add_epi8(acc[3], cjk & k, acc[3], one);
-        }
-        /// The byte counters summed into `out` (each lane holds at most 255).
-        #[inline]
-        #[target_feature(enable = "avx512f,avx512bw")]
-        unsafe fn fold(acc: &mut [__m512i; 4], out: &mut [u64; 4]) {
-            for (a, o) in acc.iter_mut().zip(out.iter_mut()) {
-                let sums = _mm512_sad_epu8(*a, _mm512_setzero_si512());
-                *o += _mm512_reduce_add_epi64(sums) as u64;
-                *a = _mm512_setzero_si512();
+        // SAFETY: the caller checked AVX-512; full loads stay below `b.len()` and the tail goes
+        // through the masked `tail`.
+        unsafe {
+            /// Adds one to each class's byte counter in the lanes of `k` that hold its bytes.
+            #[inline]
+            #[target_feature(enable = "avx512f,avx512bw")]
+            unsafe fn count(v: __m512i, k: u64, acc: &mut [__m512i; 4]) {
+                let set = |x: u8| _mm512_set1_epi8(x as i8);
+                let one = set(1);
+                let ascii = !_mm512_movepi8_mask(v) & k;
+                let space = _mm512_cmpeq_epi8_mask(v, set(b' '))
+                    | _mm512_cmplt_epu8_mask(_mm512_sub_epi8(v, set(0x09)), set(5));
+                let lead = _mm512_cmpge_epu8_mask(v, set(0xc0));
+                let cjk =
+                    _mm512_cmplt_epu8_mask(_mm512_sub_epi8(v, set(0xe3)), set(0xf7 - 0xe3 + 1))
+                        & !_mm512_cmpeq_epi8_mask(v, set(0xee));
+                acc[0] = _mm512_mask_add_epi8(acc[0], ascii, acc[0], one);
+                acc[1] = _mm512_mask_add_epi8(acc[1], space & k, acc[1], one);
+                acc[2] = _mm512_mask_add_epi8(acc[2], lead & k, acc[2], one);
+                acc[3] = _mm512_mask_add_epi8(acc[3], cjk & k, acc[3], one);
             }
-        }
-        let mut out = [0u64; 4];
-        let mut acc = [_mm512_setzero_si512(); 4];
-        let n = b.len();
-        let p = b.as_ptr();
-        let mut i = 0;
-        while i + 64 <= n {
-            // Byte counters: at most 255 steps before they are summed.
-            let end = (i + 255 * 64).min(n - n % 64);
-            while i < end {
-                count(_mm512_loadu_si512(p.add(i).cast()), u64::MAX, &mut acc);
-                i += 64;
+            /// The byte counters summed into `out` (each lane holds at most 255).
+            #[inline]
+            #[target_feature(enable = "avx512f,avx512bw")]
+            unsafe fn fold(acc: &mut [__m512i; 4], out: &mut [u64; 4]) {
+                for (a, o) in acc.iter_mut().zip(out.iter_mut()) {
+                    let sums = _mm512_sad_epu8(*a, _mm512_setzero_si512());
+                    *o += _mm512_reduce_add_epi64(sums) as u64;
+                    *a = _mm512_setzero_si512();
+                }
             }
-            fold(&mut acc, &mut out);
+            let mut out = [0u64; 4];
+            let mut acc = [_mm512_setzero_si512(); 4];
+            let n = b.len();
+            let p = b.as_ptr();
+            let mut i = 0;
+            while i + 64 <= n {
+                // Byte counters: at most 255 steps before they are summed.
+                let end = (i + 255 * 64).min(n - n % 64);
+                while i < end {
+                    count(_mm512_loadu_si512(p.add(i).cast()), u64::MAX, &mut acc);
+                    i += 64;
+                }
+                fold(&mut acc, &mut out);
+            }
+            if i < n {
+                let (v, k) = tail(p.add(i), n - i);
+                count(v, k, &mut acc);
+                fold(&mut acc, &mut out);
+            }
+            out
         }
-        if i < n {
-            let (v, k) = tail(p.add(i), n - i);
-            count(v, k, &mut acc);
-            fold(&mut acc, &mut out);
-        }
-        out
     }
 }
 

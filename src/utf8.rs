@@ -288,23 +288,27 @@ unsafe fn encode<U: Unit, const MODE: u8>(
     limit: *mut u8,
     classes: &mut Classes,
 ) -> (usize, *mut u8) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if avx512::available() {
-            return avx512::encode::<U, MODE>(src, i, dst, limit, classes);
+    // SAFETY: this function's contract (`dst..limit` writable, `i <= src.len()`) is passed on;
+    // AVX-512 only where `available` says the CPU has it.
+    unsafe {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if avx512::available() {
+                return avx512::encode::<U, MODE>(src, i, dst, limit, classes);
+            }
         }
-    }
-    // A unit takes at most six bytes escaped (a control character), `MAX_UTF8` plain; a
-    // surrogate pair that straddles the end takes four more. Steps shrink with the room left, so
-    // an exact reservation is filled to its end rather than grown.
-    let per = if MODE == PLAIN { U::MAX_UTF8 } else { 6 };
-    let (mut i, mut dst) = (i, dst);
-    loop {
-        let fit = room(dst, limit).saturating_sub(8) / per;
-        if fit == 0 || i >= src.len() {
-            return (i, dst);
+        // A unit takes at most six bytes escaped (a control character), `MAX_UTF8` plain; a
+        // surrogate pair that straddles the end takes four more. Steps shrink with the room left, so
+        // an exact reservation is filled to its end rather than grown.
+        let per = if MODE == PLAIN { U::MAX_UTF8 } else { 6 };
+        let (mut i, mut dst) = (i, dst);
+        loop {
+            let fit = room(dst, limit).saturating_sub(8) / per;
+            if fit == 0 || i >= src.len() {
+                return (i, dst);
+            }
+            (i, dst) = scalar::<U, MODE>(src, i, src.len().min(i + fit), dst, classes);
         }
-        (i, dst) = scalar::<U, MODE>(src, i, src.len().min(i + fit), dst, classes);
     }
 }
 
@@ -314,13 +318,16 @@ unsafe fn encode<U: Unit, const MODE: u8>(
 /// `dst` must be valid for six bytes.
 #[inline(always)]
 unsafe fn ascii_json(c: u8, dst: *mut u8) -> *mut u8 {
-    let (e, n) = &ESCAPES[(c & 0x7F) as usize];
-    if *n == 0 {
-        *dst = c;
-        return dst.add(1);
+    // SAFETY: the caller gives six writable bytes at `dst`; at most six are written.
+    unsafe {
+        let (e, n) = &ESCAPES[(c & 0x7F) as usize];
+        if *n == 0 {
+            *dst = c;
+            return dst.add(1);
+        }
+        std::ptr::copy_nonoverlapping(e.as_ptr(), dst, 6);
+        dst.add(*n as usize)
     }
-    std::ptr::copy_nonoverlapping(e.as_ptr(), dst, 6);
-    dst.add(*n as usize)
 }
 
 /// Writes the UTF-8 of `src[i..]` at `dst` up to unit `end` (one unit further when a surrogate
@@ -337,57 +344,61 @@ unsafe fn scalar<U: Unit, const MODE: u8>(
     mut dst: *mut u8,
     classes: &mut Classes,
 ) -> (usize, *mut u8) {
-    while i < end {
-        let c = src[i].get();
-        i += 1;
-        if c < 0x80 {
-            if MODE == COUNTED {
-                classes[0] += 1;
-                classes[1] += u64::from(c == 0x20 || (0x09..=0x0D).contains(&c));
-            }
-            if MODE == PLAIN {
-                *dst = c as u8;
-                dst = dst.add(1);
-            } else {
-                dst = ascii_json(c as u8, dst);
-            }
-            continue;
-        }
-        let c = if (0xD800..0xE000).contains(&c) {
-            match src.get(i).map(|u| u.get()) {
-                Some(lo) if c < 0xDC00 && (0xDC00..0xE000).contains(&lo) => {
-                    i += 1;
-                    0x1_0000 + ((c - 0xD800) << 10) + (lo - 0xDC00)
+    // SAFETY: the caller gives room for the bytes written (see `bound`) and `i <= end <=
+    // src.len()`; `src` is read by index.
+    unsafe {
+        while i < end {
+            let c = src[i].get();
+            i += 1;
+            if c < 0x80 {
+                if MODE == COUNTED {
+                    classes[0] += 1;
+                    classes[1] += u64::from(c == 0x20 || (0x09..=0x0D).contains(&c));
                 }
-                _ => 0xFFFD,
+                if MODE == PLAIN {
+                    *dst = c as u8;
+                    dst = dst.add(1);
+                } else {
+                    dst = ascii_json(c as u8, dst);
+                }
+                continue;
             }
-        } else if c > 0x10_FFFF {
-            0xFFFD
-        } else {
-            c
-        };
-        if MODE == COUNTED {
-            classes[2] += 1;
-            classes[3] += u64::from((0x3000..0xE000).contains(&c) || c >= 0xF000);
+            let c = if (0xD800..0xE000).contains(&c) {
+                match src.get(i).map(|u| u.get()) {
+                    Some(lo) if c < 0xDC00 && (0xDC00..0xE000).contains(&lo) => {
+                        i += 1;
+                        0x1_0000 + ((c - 0xD800) << 10) + (lo - 0xDC00)
+                    }
+                    _ => 0xFFFD,
+                }
+            } else if c > 0x10_FFFF {
+                0xFFFD
+            } else {
+                c
+            };
+            if MODE == COUNTED {
+                classes[2] += 1;
+                classes[3] += u64::from((0x3000..0xE000).contains(&c) || c >= 0xF000);
+            }
+            if c < 0x800 {
+                *dst = 0xC0 | (c >> 6) as u8;
+                *dst.add(1) = 0x80 | (c & 0x3F) as u8;
+                dst = dst.add(2);
+            } else if c < 0x1_0000 {
+                *dst = 0xE0 | (c >> 12) as u8;
+                *dst.add(1) = 0x80 | ((c >> 6) & 0x3F) as u8;
+                *dst.add(2) = 0x80 | (c & 0x3F) as u8;
+                dst = dst.add(3);
+            } else {
+                *dst = 0xF0 | (c >> 18) as u8;
+                *dst.add(1) = 0x80 | ((c >> 12) & 0x3F) as u8;
+                *dst.add(2) = 0x80 | ((c >> 6) & 0x3F) as u8;
+                *dst.add(3) = 0x80 | (c & 0x3F) as u8;
+                dst = dst.add(4);
+            }
         }
-        if c < 0x800 {
-            *dst = 0xC0 | (c >> 6) as u8;
-            *dst.add(1) = 0x80 | (c & 0x3F) as u8;
-            dst = dst.add(2);
-        } else if c < 0x1_0000 {
-            *dst = 0xE0 | (c >> 12) as u8;
-            *dst.add(1) = 0x80 | ((c >> 6) & 0x3F) as u8;
-            *dst.add(2) = 0x80 | (c & 0x3F) as u8;
-            dst = dst.add(3);
-        } else {
-            *dst = 0xF0 | (c >> 18) as u8;
-            *dst.add(1) = 0x80 | ((c >> 12) & 0x3F) as u8;
-            *dst.add(2) = 0x80 | ((c >> 6) & 0x3F) as u8;
-            *dst.add(3) = 0x80 | (c & 0x3F) as u8;
-            dst = dst.add(4);
-        }
+        (i, dst)
     }
-    (i, dst)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -438,26 +449,34 @@ mod avx512 {
     impl Tally {
         #[inline(always)]
         unsafe fn new() -> Tally {
-            Tally {
-                units: 0,
-                ascii: 0,
-                space: 0,
-                lead: 0,
-                cjk: 0,
-                lead_lanes: _mm512_setzero_si512(),
-                space_lanes: _mm512_setzero_si512(),
-                cjk_lanes: _mm512_setzero_si512(),
+            // SAFETY: reached only on a CPU with AVX-512 (the callers check `available`); the
+            // intrinsics touch no memory.
+            unsafe {
+                Tally {
+                    units: 0,
+                    ascii: 0,
+                    space: 0,
+                    lead: 0,
+                    cjk: 0,
+                    lead_lanes: _mm512_setzero_si512(),
+                    space_lanes: _mm512_setzero_si512(),
+                    cjk_lanes: _mm512_setzero_si512(),
+                }
             }
         }
 
         #[inline(always)]
         unsafe fn fold(self, total: &mut Classes) {
-            let sum = |v: __m512i| u64::from(_mm512_reduce_add_epi32(v) as u32);
-            let lead = sum(self.lead_lanes) + self.lead;
-            total[0] += self.ascii + self.units - lead;
-            total[1] += self.space + sum(self.space_lanes);
-            total[2] += lead;
-            total[3] += sum(self.cjk_lanes) + self.cjk;
+            // SAFETY: reached only on a CPU with AVX-512 (the callers check `available`); the
+            // intrinsics touch no memory.
+            unsafe {
+                let sum = |v: __m512i| u64::from(_mm512_reduce_add_epi32(v) as u32);
+                let lead = sum(self.lead_lanes) + self.lead;
+                total[0] += self.ascii + self.units - lead;
+                total[1] += self.space + sum(self.space_lanes);
+                total[2] += lead;
+                total[3] += sum(self.cjk_lanes) + self.cjk;
+            }
         }
     }
 
@@ -470,29 +489,33 @@ mod avx512 {
         limit: *mut u8,
         classes: &mut Classes,
     ) -> (usize, *mut u8) {
-        let n = src.len();
-        match U::MAX_UTF8 {
-            2 => latin1::<MODE>(
-                std::slice::from_raw_parts(src.as_ptr().cast::<u8>(), n),
-                i,
-                dst,
-                limit,
-                classes,
-            ),
-            3 => ucs2::<MODE>(
-                std::slice::from_raw_parts(src.as_ptr().cast::<u16>(), n),
-                i,
-                dst,
-                limit,
-                classes,
-            ),
-            _ => ucs4::<MODE>(
-                std::slice::from_raw_parts(src.as_ptr().cast::<u32>(), n),
-                i,
-                dst,
-                limit,
-                classes,
-            ),
+        // SAFETY: the caller checked `available` and gives `dst..limit` writable; `U::MAX_UTF8`
+        // tells the unit's width, so the slice is `src` itself, as bytes, `u16`s or `u32`s.
+        unsafe {
+            let n = src.len();
+            match U::MAX_UTF8 {
+                2 => latin1::<MODE>(
+                    std::slice::from_raw_parts(src.as_ptr().cast::<u8>(), n),
+                    i,
+                    dst,
+                    limit,
+                    classes,
+                ),
+                3 => ucs2::<MODE>(
+                    std::slice::from_raw_parts(src.as_ptr().cast::<u16>(), n),
+                    i,
+                    dst,
+                    limit,
+                    classes,
+                ),
+                _ => ucs4::<MODE>(
+                    std::slice::from_raw_parts(src.as_ptr().cast::<u32>(), n),
+                    i,
+                    dst,
+                    limit,
+                    classes,
+                ),
+            }
         }
     }
 
@@ -506,16 +529,21 @@ mod avx512 {
         limit: *mut u8,
         classes: &mut Classes,
     ) -> (usize, *mut u8) {
-        if room(dst, limit) >= (src.len() - i) * 6 + 8 {
-            scalar::<U, MODE>(src, i, src.len(), dst, classes)
-        } else {
-            (i, dst)
+        // SAFETY: the scalar writer runs only when `dst..limit` holds the tail's worst case (six
+        // bytes a unit and a pair's four more).
+        unsafe {
+            if room(dst, limit) >= (src.len() - i) * 6 + 8 {
+                scalar::<U, MODE>(src, i, src.len(), dst, classes)
+            } else {
+                (i, dst)
+            }
         }
     }
 
     #[inline(always)]
     unsafe fn set(v: u32) -> __m512i {
-        _mm512_set1_epi32(v as i32)
+        // SAFETY: reached only on a CPU with AVX-512; the intrinsic touches no memory.
+        unsafe { _mm512_set1_epi32(v as i32) }
     }
 
     /// The UTF-8 of 16 code points (one per 32-bit lane) stored at `dst` (one 64-byte store):
@@ -531,83 +559,92 @@ mod avx512 {
         dst: *mut u8,
         tally: &mut Tally,
     ) -> Option<usize> {
-        if CHECK {
-            let mut bad =
-                _mm512_cmpeq_epi32_mask(_mm512_and_si512(c, set(0xFFFF_F800)), set(0xD800));
-            if WIDE {
-                bad |= _mm512_cmpgt_epu32_mask(c, set(0x10_FFFF));
-            }
-            if bad != 0 {
-                return None;
-            }
-        }
-        let two = _mm512_cmpge_epu32_mask(c, set(0x80));
-        let three = _mm512_cmpge_epu32_mask(c, set(0x800));
-        // One byte-field gather puts c >> 18, c >> 12, c >> 6 and c in the four bytes of each
-        // lane (`vpmultishiftqb`: the 8 bits from an offset); a lane's 4-, 3- or 2-byte form
-        // is then those bytes (shifted down by one or two) masked and tagged:
-        // 11110xxx 10xxxxxx 10xxxxxx 10xxxxxx, 1110xxxx 10xxxxxx 10xxxxxx, 110xxxxx 10xxxxxx,
-        // first byte lowest. `(x & a) | b` is one `vpternlogd` (0xEA).
-        let fields = _mm512_multishift_epi64_epi8(_mm512_set1_epi64(0x2026_2C32_0006_0C12), c);
-        let b3 = _mm512_ternarylogic_epi32::<0xEA>(
-            _mm512_srli_epi32::<8>(fields),
-            set(0x003F_3F0F),
-            set(0x0080_80E0),
-        );
-        let b2 = _mm512_ternarylogic_epi32::<0xEA>(
-            _mm512_srli_epi32::<16>(fields),
-            set(0x0000_3F1F),
-            set(0x0000_80C0),
-        );
-        let mut v = _mm512_mask_mov_epi32(c, two, b2);
-        v = _mm512_mask_mov_epi32(v, three, b3);
-        let mut keep = _mm512_mask_mov_epi32(set(0xFF), two, set(0xFFFF));
-        keep = _mm512_mask_mov_epi32(keep, three, set(0x00FF_FFFF));
-        if MODE != PLAIN {
-            let control = _mm512_cmplt_epu32_mask(c, set(0x20));
-            let quote =
-                _mm512_cmpeq_epi32_mask(c, set(0x22)) | _mm512_cmpeq_epi32_mask(c, set(0x5C));
-            if control | quote != 0 {
-                // The second escape byte of a control character, from a 32-entry table (the
-                // upper 16 are all 0: none of them has a short escape).
-                let lo = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 98, 116, 110, 0, 102, 114, 0, 0);
-                let second = _mm512_permutex2var_epi32(lo, c, set(0));
-                if _mm512_cmpeq_epi32_mask(second, set(0)) & control != 0 {
-                    // Before any class is counted: the scalar path counts the block.
+        // SAFETY: the caller checked AVX-512 and has `STEP_ROOM` bytes writable at `dst` (a step's
+        // worst case); the stores are masked to the bytes this step has.
+        unsafe {
+            if CHECK {
+                let mut bad =
+                    _mm512_cmpeq_epi32_mask(_mm512_and_si512(c, set(0xFFFF_F800)), set(0xD800));
+                if WIDE {
+                    bad |= _mm512_cmpgt_epu32_mask(c, set(0x10_FFFF));
+                }
+                if bad != 0 {
                     return None;
                 }
-                let second = _mm512_mask_mov_epi32(second, quote, c);
-                let escaped =
-                    _mm512_or_si512(set(u32::from(b'\\')), _mm512_slli_epi32::<8>(second));
-                v = _mm512_mask_mov_epi32(v, control | quote, escaped);
-                keep = _mm512_mask_mov_epi32(keep, control | quote, set(0xFFFF));
             }
-        }
-        if MODE == COUNTED {
-            let space = _mm512_cmpeq_epi32_mask(c, set(0x20))
-                | _mm512_cmplt_epu32_mask(_mm512_sub_epi32(c, set(0x09)), set(5));
-            // Lead bytes 0xE3..=0xED and 0xEF: U+3000..U+DFFF and U+F000.. (see `simd`).
-            let cjk = _mm512_cmplt_epu32_mask(_mm512_sub_epi32(c, set(0x3000)), set(0xB000))
-                | _mm512_cmpge_epu32_mask(c, set(0xF000));
-            let one = set(u32::MAX);
-            tally.units += 16;
-            tally.lead_lanes = _mm512_mask_sub_epi32(tally.lead_lanes, two, tally.lead_lanes, one);
-            tally.space_lanes =
-                _mm512_mask_sub_epi32(tally.space_lanes, space, tally.space_lanes, one);
-            tally.cjk_lanes = _mm512_mask_sub_epi32(tally.cjk_lanes, cjk, tally.cjk_lanes, one);
-        }
-        if WIDE {
-            let four = _mm512_cmpge_epu32_mask(c, set(0x1_0000));
-            if four != 0 {
-                let b4 =
-                    _mm512_ternarylogic_epi32::<0xEA>(fields, set(0x3F3F_3F07), set(0x8080_80F0));
-                v = _mm512_mask_mov_epi32(v, four, b4);
-                keep = _mm512_mask_mov_epi32(keep, four, set(u32::MAX));
+            let two = _mm512_cmpge_epu32_mask(c, set(0x80));
+            let three = _mm512_cmpge_epu32_mask(c, set(0x800));
+            // One byte-field gather puts c >> 18, c >> 12, c >> 6 and c in the four bytes of each
+            // lane (`vpmultishiftqb`: the 8 bits from an offset); a lane's 4-, 3- or 2-byte form
+            // is then those bytes (shifted down by one or two) masked and tagged:
+            // 11110xxx 10xxxxxx 10xxxxxx 10xxxxxx, 1110xxxx 10xxxxxx 10xxxxxx, 110xxxxx 10xxxxxx,
+            // first byte lowest. `(x & a) | b` is one `vpternlogd` (0xEA).
+            let fields = _mm512_multishift_epi64_epi8(_mm512_set1_epi64(0x2026_2C32_0006_0C12), c);
+            let b3 = _mm512_ternarylogic_epi32::<0xEA>(
+                _mm512_srli_epi32::<8>(fields),
+                set(0x003F_3F0F),
+                set(0x0080_80E0),
+            );
+            let b2 = _mm512_ternarylogic_epi32::<0xEA>(
+                _mm512_srli_epi32::<16>(fields),
+                set(0x0000_3F1F),
+                set(0x0000_80C0),
+            );
+            let mut v = _mm512_mask_mov_epi32(c, two, b2);
+            v = _mm512_mask_mov_epi32(v, three, b3);
+            let mut keep = _mm512_mask_mov_epi32(set(0xFF), two, set(0xFFFF));
+            keep = _mm512_mask_mov_epi32(keep, three, set(0x00FF_FFFF));
+            if MODE != PLAIN {
+                let control = _mm512_cmplt_epu32_mask(c, set(0x20));
+                let quote =
+                    _mm512_cmpeq_epi32_mask(c, set(0x22)) | _mm512_cmpeq_epi32_mask(c, set(0x5C));
+                if control | quote != 0 {
+                    // The second escape byte of a control character, from a 32-entry table (the
+                    // upper 16 are all 0: none of them has a short escape).
+                    let lo =
+                        _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 98, 116, 110, 0, 102, 114, 0, 0);
+                    let second = _mm512_permutex2var_epi32(lo, c, set(0));
+                    if _mm512_cmpeq_epi32_mask(second, set(0)) & control != 0 {
+                        // Before any class is counted: the scalar path counts the block.
+                        return None;
+                    }
+                    let second = _mm512_mask_mov_epi32(second, quote, c);
+                    let escaped =
+                        _mm512_or_si512(set(u32::from(b'\\')), _mm512_slli_epi32::<8>(second));
+                    v = _mm512_mask_mov_epi32(v, control | quote, escaped);
+                    keep = _mm512_mask_mov_epi32(keep, control | quote, set(0xFFFF));
+                }
             }
+            if MODE == COUNTED {
+                let space = _mm512_cmpeq_epi32_mask(c, set(0x20))
+                    | _mm512_cmplt_epu32_mask(_mm512_sub_epi32(c, set(0x09)), set(5));
+                // Lead bytes 0xE3..=0xED and 0xEF: U+3000..U+DFFF and U+F000.. (see `simd`).
+                let cjk = _mm512_cmplt_epu32_mask(_mm512_sub_epi32(c, set(0x3000)), set(0xB000))
+                    | _mm512_cmpge_epu32_mask(c, set(0xF000));
+                let one = set(u32::MAX);
+                tally.units += 16;
+                tally.lead_lanes =
+                    _mm512_mask_sub_epi32(tally.lead_lanes, two, tally.lead_lanes, one);
+                tally.space_lanes =
+                    _mm512_mask_sub_epi32(tally.space_lanes, space, tally.space_lanes, one);
+                tally.cjk_lanes = _mm512_mask_sub_epi32(tally.cjk_lanes, cjk, tally.cjk_lanes, one);
+            }
+            if WIDE {
+                let four = _mm512_cmpge_epu32_mask(c, set(0x1_0000));
+                if four != 0 {
+                    let b4 = _mm512_ternarylogic_epi32::<0xEA>(
+                        fields,
+                        set(0x3F3F_3F07),
+                        set(0x8080_80F0),
+                    );
+                    v = _mm512_mask_mov_epi32(v, four, b4);
+                    keep = _mm512_mask_mov_epi32(keep, four, set(u32::MAX));
+                }
+            }
+            let bytes = _mm512_movepi8_mask(keep);
+            _mm512_storeu_si512(dst.cast(), _mm512_maskz_compress_epi8(bytes, v));
+            Some(bytes.count_ones() as usize)
         }
-        let bytes = _mm512_movepi8_mask(keep);
-        _mm512_storeu_si512(dst.cast(), _mm512_maskz_compress_epi8(bytes, v));
-        Some(bytes.count_ones() as usize)
     }
 
     /// The UTF-8 of 32 UCS-2 units `v` (16-bit lanes) stored at `dst` (two 64-byte stores, at
@@ -625,47 +662,57 @@ mod avx512 {
         dst: *mut u8,
         tally: &mut Tally,
     ) -> Option<usize> {
-        let set = |x: u16| _mm512_set1_epi16(x as i16);
-        let mut unusual = _mm512_cmpeq_epi16_mask(_mm512_and_si512(v, set(0xF800)), set(0xD800));
-        if MODE != PLAIN {
-            unusual |= _mm512_cmplt_epu16_mask(v, set(0x20))
-                | _mm512_cmpeq_epi16_mask(v, set(0x22))
-                | _mm512_cmpeq_epi16_mask(v, set(0x5C));
+        // SAFETY: the caller checked AVX-512 and has `STEP_ROOM` bytes writable at `dst` (a step's
+        // worst case); the compressed store writes only the bytes this step has.
+        unsafe {
+            let set = |x: u16| _mm512_set1_epi16(x as i16);
+            let mut unusual =
+                _mm512_cmpeq_epi16_mask(_mm512_and_si512(v, set(0xF800)), set(0xD800));
+            if MODE != PLAIN {
+                unusual |= _mm512_cmplt_epu16_mask(v, set(0x20))
+                    | _mm512_cmpeq_epi16_mask(v, set(0x22))
+                    | _mm512_cmpeq_epi16_mask(v, set(0x5C));
+            }
+            if unusual != 0 {
+                return None;
+            }
+            let two = _mm512_cmpge_epu16_mask(v, set(0x80));
+            let three = _mm512_cmpge_epu16_mask(v, set(0x800));
+            // Per 16-bit lane, first byte low: [c >> 12, c >> 6] and [c >> 6, c], masked and tagged.
+            let f3 = _mm512_multishift_epi64_epi8(
+                _mm512_set1_epi64(0x363C_262C_161C_060C_u64 as i64),
+                v,
+            );
+            let f2 = _mm512_multishift_epi64_epi8(
+                _mm512_set1_epi64(0x3036_2026_1016_0006_u64 as i64),
+                v,
+            );
+            let a3 = _mm512_ternarylogic_epi32::<0xEA>(f3, set(0x3F0F), set(0x80E0));
+            let a2 = _mm512_ternarylogic_epi32::<0xEA>(f2, set(0x3F1F), set(0x80C0));
+            let a = _mm512_mask_mov_epi16(_mm512_mask_mov_epi16(v, two, a2), three, a3);
+            let b = _mm512_ternarylogic_epi32::<0xEA>(v, set(0x003F), set(0x0080));
+            if MODE == COUNTED {
+                let space = _mm512_cmpeq_epi16_mask(v, set(0x20))
+                    | _mm512_cmplt_epu16_mask(_mm512_sub_epi16(v, set(0x09)), set(5));
+                let cjk = _mm512_cmplt_epu16_mask(_mm512_sub_epi16(v, set(0x3000)), set(0xB000))
+                    | _mm512_cmpge_epu16_mask(v, set(0xF000));
+                tally.units += 32;
+                tally.lead += u64::from(two.count_ones());
+                tally.space += u64::from(space.count_ones());
+                tally.cjk += u64::from(cjk.count_ones());
+            }
+            let mut n = 0;
+            for (half, layout) in [(0, &LAYOUT[0]), (16, &LAYOUT[1])] {
+                let bytes =
+                    _mm512_permutex2var_epi8(a, _mm512_loadu_si512(layout.as_ptr().cast()), b);
+                let keep = 0x2492_4924_9249_u64
+                    | _pdep_u64(u64::from(two >> half) & 0xFFFF, 0x4924_9249_2492)
+                    | _pdep_u64(u64::from(three >> half) & 0xFFFF, 0x9249_2492_4924);
+                _mm512_storeu_si512(dst.add(n).cast(), _mm512_maskz_compress_epi8(keep, bytes));
+                n += keep.count_ones() as usize;
+            }
+            Some(n)
         }
-        if unusual != 0 {
-            return None;
-        }
-        let two = _mm512_cmpge_epu16_mask(v, set(0x80));
-        let three = _mm512_cmpge_epu16_mask(v, set(0x800));
-        // Per 16-bit lane, first byte low: [c >> 12, c >> 6] and [c >> 6, c], masked and tagged.
-        let f3 =
-            _mm512_multishift_epi64_epi8(_mm512_set1_epi64(0x363C_262C_161C_060C_u64 as i64), v);
-        let f2 =
-            _mm512_multishift_epi64_epi8(_mm512_set1_epi64(0x3036_2026_1016_0006_u64 as i64), v);
-        let a3 = _mm512_ternarylogic_epi32::<0xEA>(f3, set(0x3F0F), set(0x80E0));
-        let a2 = _mm512_ternarylogic_epi32::<0xEA>(f2, set(0x3F1F), set(0x80C0));
-        let a = _mm512_mask_mov_epi16(_mm512_mask_mov_epi16(v, two, a2), three, a3);
-        let b = _mm512_ternarylogic_epi32::<0xEA>(v, set(0x003F), set(0x0080));
-        if MODE == COUNTED {
-            let space = _mm512_cmpeq_epi16_mask(v, set(0x20))
-                | _mm512_cmplt_epu16_mask(_mm512_sub_epi16(v, set(0x09)), set(5));
-            let cjk = _mm512_cmplt_epu16_mask(_mm512_sub_epi16(v, set(0x3000)), set(0xB000))
-                | _mm512_cmpge_epu16_mask(v, set(0xF000));
-            tally.units += 32;
-            tally.lead += u64::from(two.count_ones());
-            tally.space += u64::from(space.count_ones());
-            tally.cjk += u64::from(cjk.count_ones());
-        }
-        let mut n = 0;
-        for (half, layout) in [(0, &LAYOUT[0]), (16, &LAYOUT[1])] {
-            let bytes = _mm512_permutex2var_epi8(a, _mm512_loadu_si512(layout.as_ptr().cast()), b);
-            let keep = 0x2492_4924_9249_u64
-                | _pdep_u64(u64::from(two >> half) & 0xFFFF, 0x4924_9249_2492)
-                | _pdep_u64(u64::from(three >> half) & 0xFFFF, 0x9249_2492_4924);
-            _mm512_storeu_si512(dst.add(n).cast(), _mm512_maskz_compress_epi8(keep, bytes));
-            n += keep.count_ones() as usize;
-        }
-        Some(n)
     }
 
     /// [`encode32`]'s byte layout: for units `u` of each half, bytes `2u` and `2u + 1` of the
@@ -695,47 +742,53 @@ mod avx512 {
         limit: *mut u8,
         classes: &mut Classes,
     ) -> (usize, *mut u8) {
-        let n = src.len();
-        let p = src.as_ptr();
-        let mut tally = Tally::new();
-        while i + 64 <= n && room(dst, limit) >= STEP_ROOM {
-            crate::sys::prefetch(p.wrapping_add(i + super::AHEAD));
-            let v = _mm512_loadu_si512(p.add(i).cast());
-            if _mm512_movepi8_mask(v) == 0 {
-                if MODE == PLAIN {
-                    _mm512_storeu_si512(dst.cast(), v);
-                    dst = dst.add(64);
-                    i += 64;
-                    continue;
-                }
-                let special = _mm512_cmplt_epu8_mask(v, _mm512_set1_epi8(0x20))
-                    | _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'"' as i8))
-                    | _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'\\' as i8));
-                if special == 0 {
-                    _mm512_storeu_si512(dst.cast(), v);
-                    if MODE == COUNTED {
-                        tally.ascii += 64;
-                        tally.space += u64::from(
-                            _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b' ' as i8)).count_ones(),
-                        );
+        // SAFETY: the caller gives `dst..limit` writable and `i <= src.len()` (this function's
+        // contract); the steps below write only where `room` says they fit and read `src` below its
+        // end.
+        unsafe {
+            let n = src.len();
+            let p = src.as_ptr();
+            let mut tally = Tally::new();
+            while i + 64 <= n && room(dst, limit) >= STEP_ROOM {
+                crate::sys::prefetch(p.wrapping_add(i + super::AHEAD));
+                let v = _mm512_loadu_si512(p.add(i).cast());
+                if _mm512_movepi8_mask(v) == 0 {
+                    if MODE == PLAIN {
+                        _mm512_storeu_si512(dst.cast(), v);
+                        dst = dst.add(64);
+                        i += 64;
+                        continue;
                     }
-                    dst = dst.add(64);
-                    i += 64;
-                    continue;
+                    let special = _mm512_cmplt_epu8_mask(v, _mm512_set1_epi8(0x20))
+                        | _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'"' as i8))
+                        | _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'\\' as i8));
+                    if special == 0 {
+                        _mm512_storeu_si512(dst.cast(), v);
+                        if MODE == COUNTED {
+                            tally.ascii += 64;
+                            tally.space += u64::from(
+                                _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b' ' as i8))
+                                    .count_ones(),
+                            );
+                        }
+                        dst = dst.add(64);
+                        i += 64;
+                        continue;
+                    }
+                }
+                // Four steps of 16 write at most 4 x 96 bytes: within the room checked above.
+                for _ in 0..4 {
+                    let c = _mm512_cvtepu8_epi32(_mm_loadu_si128(p.add(i).cast()));
+                    match encode16::<false, false, MODE>(c, dst, &mut tally) {
+                        Some(k) => dst = dst.add(k),
+                        None => dst = scalar::<u8, MODE>(src, i, i + 16, dst, classes).1,
+                    }
+                    i += 16;
                 }
             }
-            // Four steps of 16 write at most 4 x 96 bytes: within the room checked above.
-            for _ in 0..4 {
-                let c = _mm512_cvtepu8_epi32(_mm_loadu_si128(p.add(i).cast()));
-                match encode16::<false, false, MODE>(c, dst, &mut tally) {
-                    Some(k) => dst = dst.add(k),
-                    None => dst = scalar::<u8, MODE>(src, i, i + 16, dst, classes).1,
-                }
-                i += 16;
-            }
+            tally.fold(classes);
+            tail::<u8, MODE>(src, i, dst, limit, classes)
         }
-        tally.fold(classes);
-        tail::<u8, MODE>(src, i, dst, limit, classes)
     }
 
     #[target_feature(enable = "avx512f,avx512bw,avx512vbmi,avx512vbmi2,popcnt,bmi2")]
@@ -746,55 +799,62 @@ mod avx512 {
         limit: *mut u8,
         classes: &mut Classes,
     ) -> (usize, *mut u8) {
-        let n = src.len();
-        let p = src.as_ptr();
-        let mut tally = Tally::new();
-        while i + 32 <= n && room(dst, limit) >= STEP_ROOM {
-            crate::sys::prefetch(p.wrapping_add(i + super::AHEAD / 2).cast());
-            let v = _mm512_loadu_si512(p.add(i).cast());
-            let mut ascii = _mm512_test_epi16_mask(v, _mm512_set1_epi16(0xFF80_u16 as i16)) == 0;
-            if MODE != PLAIN && ascii {
-                ascii = (_mm512_cmplt_epu16_mask(v, _mm512_set1_epi16(0x20))
-                    | _mm512_cmpeq_epi16_mask(v, _mm512_set1_epi16(0x22))
-                    | _mm512_cmpeq_epi16_mask(v, _mm512_set1_epi16(0x5C)))
-                    == 0;
-                if MODE == COUNTED && ascii {
-                    tally.ascii += 32;
-                    tally.space +=
-                        u64::from(_mm512_cmpeq_epi16_mask(v, _mm512_set1_epi16(0x20)).count_ones());
+        // SAFETY: the caller gives `dst..limit` writable and `i <= src.len()` (this function's
+        // contract); the steps below write only where `room` says they fit and read `src` below its
+        // end.
+        unsafe {
+            let n = src.len();
+            let p = src.as_ptr();
+            let mut tally = Tally::new();
+            while i + 32 <= n && room(dst, limit) >= STEP_ROOM {
+                crate::sys::prefetch(p.wrapping_add(i + super::AHEAD / 2).cast());
+                let v = _mm512_loadu_si512(p.add(i).cast());
+                let mut ascii =
+                    _mm512_test_epi16_mask(v, _mm512_set1_epi16(0xFF80_u16 as i16)) == 0;
+                if MODE != PLAIN && ascii {
+                    ascii = (_mm512_cmplt_epu16_mask(v, _mm512_set1_epi16(0x20))
+                        | _mm512_cmpeq_epi16_mask(v, _mm512_set1_epi16(0x22))
+                        | _mm512_cmpeq_epi16_mask(v, _mm512_set1_epi16(0x5C)))
+                        == 0;
+                    if MODE == COUNTED && ascii {
+                        tally.ascii += 32;
+                        tally.space += u64::from(
+                            _mm512_cmpeq_epi16_mask(v, _mm512_set1_epi16(0x20)).count_ones(),
+                        );
+                    }
+                }
+                if ascii {
+                    _mm256_storeu_si256(dst.cast(), _mm512_cvtepi16_epi8(v));
+                    dst = dst.add(32);
+                    i += 32;
+                    continue;
+                }
+                if let Some(k) = encode32::<MODE>(v, dst, &mut tally) {
+                    dst = dst.add(k);
+                    i += 32;
+                    continue;
+                }
+                // Two steps of 16 (at most 2 x 100 bytes, within the room checked above), unless
+                // the first sends its block to the scalar path.
+                let c = _mm512_cvtepu16_epi32(_mm256_loadu_si256(p.add(i).cast()));
+                if let Some(k) = encode16::<false, true, MODE>(c, dst, &mut tally) {
+                    dst = dst.add(k);
+                    i += 16;
+                } else {
+                    (i, dst) = scalar::<u16, MODE>(src, i, i + 16, dst, classes);
+                    continue;
+                }
+                let c = _mm512_cvtepu16_epi32(_mm256_loadu_si256(p.add(i).cast()));
+                if let Some(k) = encode16::<false, true, MODE>(c, dst, &mut tally) {
+                    dst = dst.add(k);
+                    i += 16;
+                } else {
+                    (i, dst) = scalar::<u16, MODE>(src, i, i + 16, dst, classes);
                 }
             }
-            if ascii {
-                _mm256_storeu_si256(dst.cast(), _mm512_cvtepi16_epi8(v));
-                dst = dst.add(32);
-                i += 32;
-                continue;
-            }
-            if let Some(k) = encode32::<MODE>(v, dst, &mut tally) {
-                dst = dst.add(k);
-                i += 32;
-                continue;
-            }
-            // Two steps of 16 (at most 2 x 100 bytes, within the room checked above), unless
-            // the first sends its block to the scalar path.
-            let c = _mm512_cvtepu16_epi32(_mm256_loadu_si256(p.add(i).cast()));
-            if let Some(k) = encode16::<false, true, MODE>(c, dst, &mut tally) {
-                dst = dst.add(k);
-                i += 16;
-            } else {
-                (i, dst) = scalar::<u16, MODE>(src, i, i + 16, dst, classes);
-                continue;
-            }
-            let c = _mm512_cvtepu16_epi32(_mm256_loadu_si256(p.add(i).cast()));
-            if let Some(k) = encode16::<false, true, MODE>(c, dst, &mut tally) {
-                dst = dst.add(k);
-                i += 16;
-            } else {
-                (i, dst) = scalar::<u16, MODE>(src, i, i + 16, dst, classes);
-            }
+            tally.fold(classes);
+            tail::<u16, MODE>(src, i, dst, limit, classes)
         }
-        tally.fold(classes);
-        tail::<u16, MODE>(src, i, dst, limit, classes)
     }
 
     #[target_feature(enable = "avx512f,avx512bw,avx512vbmi,avx512vbmi2,popcnt,bmi2")]
@@ -805,200 +865,218 @@ mod avx512 {
         limit: *mut u8,
         classes: &mut Classes,
     ) -> (usize, *mut u8) {
-        let n = src.len();
-        let p = src.as_ptr();
-        let mut tally = Tally::new();
-        while i + 16 <= n && room(dst, limit) >= STEP_ROOM {
-            crate::sys::prefetch(p.wrapping_add(i + super::AHEAD / 4).cast());
-            let c = _mm512_loadu_si512(p.add(i).cast());
-            if let Some(k) = encode16::<true, true, MODE>(c, dst, &mut tally) {
-                dst = dst.add(k);
-                i += 16;
-            } else {
-                (i, dst) = scalar::<u32, MODE>(src, i, i + 16, dst, classes);
+        // SAFETY: the caller gives `dst..limit` writable and `i <= src.len()` (this function's
+        // contract); the steps below write only where `room` says they fit and read `src` below its
+        // end.
+        unsafe {
+            let n = src.len();
+            let p = src.as_ptr();
+            let mut tally = Tally::new();
+            while i + 16 <= n && room(dst, limit) >= STEP_ROOM {
+                crate::sys::prefetch(p.wrapping_add(i + super::AHEAD / 4).cast());
+                let c = _mm512_loadu_si512(p.add(i).cast());
+                if let Some(k) = encode16::<true, true, MODE>(c, dst, &mut tally) {
+                    dst = dst.add(k);
+                    i += 16;
+                } else {
+                    (i, dst) = scalar::<u32, MODE>(src, i, i + 16, dst, classes);
+                }
             }
+            tally.fold(classes);
+            tail::<u32, MODE>(src, i, dst, limit, classes)
         }
-        tally.fold(classes);
-        tail::<u32, MODE>(src, i, dst, limit, classes)
     }
 
     /// [`super::json_measure`]: UCS-2 32 units a step, Latin-1 64, UCS-4 16; a step that holds
     /// a surrogate (or a value past U+10FFFF) is counted by the scalar path.
     #[target_feature(enable = "avx512f,avx512bw,popcnt")]
     pub unsafe fn measure<U: Unit>(src: &[U], classes: &mut Classes) -> usize {
-        let n = src.len();
-        let (mut i, mut len) = (0usize, 0usize);
-        let (mut lead, mut space, mut cjk, mut units) = (0u32, 0u32, 0u32, 0u32);
-        let fold = |classes: &mut Classes, lead: u32, space: u32, cjk: u32, units: u32| {
-            classes[0] += u64::from(units - lead);
-            classes[1] += u64::from(space);
-            classes[2] += u64::from(lead);
-            classes[3] += u64::from(cjk);
-        };
-        match U::MAX_UTF8 {
-            2 => {
-                let p = src.as_ptr().cast::<u8>();
-                while i + 64 <= n {
-                    let v = _mm512_loadu_si512(p.add(i).cast());
-                    let two = _mm512_movepi8_mask(v);
-                    let control = _mm512_cmplt_epu8_mask(v, _mm512_set1_epi8(0x20));
-                    let quote = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'"' as i8))
-                        | _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'\\' as i8));
-                    let mut blank = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b' ' as i8));
-                    len += 64 + (two.count_ones() + (control | quote).count_ones()) as usize;
-                    if control != 0 {
-                        let t = _mm512_sub_epi8(v, _mm512_set1_epi8(8));
-                        let short = _mm512_cmplt_epu8_mask(t, _mm512_set1_epi8(6))
-                            & _mm512_cmpneq_epi8_mask(v, _mm512_set1_epi8(0x0B));
-                        len += 4 * (control & !short).count_ones() as usize;
-                        blank |= _mm512_cmplt_epu8_mask(
-                            _mm512_sub_epi8(v, _mm512_set1_epi8(9)),
-                            _mm512_set1_epi8(5),
+        // SAFETY: the caller checked `available`; each load reads a whole step below `n` and the
+        // rest goes to the scalar count.
+        unsafe {
+            let n = src.len();
+            let (mut i, mut len) = (0usize, 0usize);
+            let (mut lead, mut space, mut cjk, mut units) = (0u32, 0u32, 0u32, 0u32);
+            let fold = |classes: &mut Classes, lead: u32, space: u32, cjk: u32, units: u32| {
+                classes[0] += u64::from(units - lead);
+                classes[1] += u64::from(space);
+                classes[2] += u64::from(lead);
+                classes[3] += u64::from(cjk);
+            };
+            match U::MAX_UTF8 {
+                2 => {
+                    let p = src.as_ptr().cast::<u8>();
+                    while i + 64 <= n {
+                        let v = _mm512_loadu_si512(p.add(i).cast());
+                        let two = _mm512_movepi8_mask(v);
+                        let control = _mm512_cmplt_epu8_mask(v, _mm512_set1_epi8(0x20));
+                        let quote = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'"' as i8))
+                            | _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'\\' as i8));
+                        let mut blank = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b' ' as i8));
+                        len += 64 + (two.count_ones() + (control | quote).count_ones()) as usize;
+                        if control != 0 {
+                            let t = _mm512_sub_epi8(v, _mm512_set1_epi8(8));
+                            let short = _mm512_cmplt_epu8_mask(t, _mm512_set1_epi8(6))
+                                & _mm512_cmpneq_epi8_mask(v, _mm512_set1_epi8(0x0B));
+                            len += 4 * (control & !short).count_ones() as usize;
+                            blank |= _mm512_cmplt_epu8_mask(
+                                _mm512_sub_epi8(v, _mm512_set1_epi8(9)),
+                                _mm512_set1_epi8(5),
+                            );
+                        }
+                        lead += two.count_ones();
+                        space += blank.count_ones();
+                        units += 64;
+                        i += 64;
+                    }
+                }
+                3 => {
+                    let p = src.as_ptr().cast::<u16>();
+                    while i + 32 <= n {
+                        let v = _mm512_loadu_si512(p.add(i).cast());
+                        let surrogate = _mm512_cmpeq_epi16_mask(
+                            _mm512_and_si512(v, _mm512_set1_epi16(0xF800_u16 as i16)),
+                            _mm512_set1_epi16(0xD800_u16 as i16),
                         );
+                        if surrogate != 0 {
+                            let (next, l) = super::measure_scalar(src, i, i + 32, classes);
+                            len += l;
+                            i = next;
+                            continue;
+                        }
+                        let two = _mm512_cmpge_epu16_mask(v, _mm512_set1_epi16(0x80));
+                        let three = _mm512_cmpge_epu16_mask(v, _mm512_set1_epi16(0x800));
+                        let control = _mm512_cmplt_epu16_mask(v, _mm512_set1_epi16(0x20));
+                        let quote = _mm512_cmpeq_epi16_mask(v, _mm512_set1_epi16(0x22))
+                            | _mm512_cmpeq_epi16_mask(v, _mm512_set1_epi16(0x5C));
+                        let mut blank = _mm512_cmpeq_epi16_mask(v, _mm512_set1_epi16(0x20));
+                        len += 32
+                            + (two.count_ones()
+                                + three.count_ones()
+                                + (control | quote).count_ones())
+                                as usize;
+                        if control != 0 {
+                            let t = _mm512_sub_epi16(v, _mm512_set1_epi16(8));
+                            let short = _mm512_cmplt_epu16_mask(t, _mm512_set1_epi16(6))
+                                & _mm512_cmpneq_epi16_mask(v, _mm512_set1_epi16(0x0B));
+                            len += 4 * (control & !short).count_ones() as usize;
+                            blank |= _mm512_cmplt_epu16_mask(
+                                _mm512_sub_epi16(v, _mm512_set1_epi16(9)),
+                                _mm512_set1_epi16(5),
+                            );
+                        }
+                        // Lead bytes 0xE3..=0xED and 0xEF: U+3000..U+DFFF and U+F000.. (see `simd`).
+                        let wide =
+                            _mm512_cmplt_epu16_mask(
+                                _mm512_sub_epi16(v, _mm512_set1_epi16(0x3000)),
+                                _mm512_set1_epi16(0xB000_u16 as i16),
+                            ) | _mm512_cmpge_epu16_mask(v, _mm512_set1_epi16(0xF000_u16 as i16));
+                        lead += two.count_ones();
+                        space += blank.count_ones();
+                        cjk += wide.count_ones();
+                        units += 32;
+                        i += 32;
                     }
-                    lead += two.count_ones();
-                    space += blank.count_ones();
-                    units += 64;
-                    i += 64;
                 }
-            }
-            3 => {
-                let p = src.as_ptr().cast::<u16>();
-                while i + 32 <= n {
-                    let v = _mm512_loadu_si512(p.add(i).cast());
-                    let surrogate = _mm512_cmpeq_epi16_mask(
-                        _mm512_and_si512(v, _mm512_set1_epi16(0xF800_u16 as i16)),
-                        _mm512_set1_epi16(0xD800_u16 as i16),
-                    );
-                    if surrogate != 0 {
-                        let (next, l) = super::measure_scalar(src, i, i + 32, classes);
-                        len += l;
-                        i = next;
-                        continue;
-                    }
-                    let two = _mm512_cmpge_epu16_mask(v, _mm512_set1_epi16(0x80));
-                    let three = _mm512_cmpge_epu16_mask(v, _mm512_set1_epi16(0x800));
-                    let control = _mm512_cmplt_epu16_mask(v, _mm512_set1_epi16(0x20));
-                    let quote = _mm512_cmpeq_epi16_mask(v, _mm512_set1_epi16(0x22))
-                        | _mm512_cmpeq_epi16_mask(v, _mm512_set1_epi16(0x5C));
-                    let mut blank = _mm512_cmpeq_epi16_mask(v, _mm512_set1_epi16(0x20));
-                    len += 32
-                        + (two.count_ones() + three.count_ones() + (control | quote).count_ones())
-                            as usize;
-                    if control != 0 {
-                        let t = _mm512_sub_epi16(v, _mm512_set1_epi16(8));
-                        let short = _mm512_cmplt_epu16_mask(t, _mm512_set1_epi16(6))
-                            & _mm512_cmpneq_epi16_mask(v, _mm512_set1_epi16(0x0B));
-                        len += 4 * (control & !short).count_ones() as usize;
-                        blank |= _mm512_cmplt_epu16_mask(
-                            _mm512_sub_epi16(v, _mm512_set1_epi16(9)),
-                            _mm512_set1_epi16(5),
-                        );
-                    }
-                    // Lead bytes 0xE3..=0xED and 0xEF: U+3000..U+DFFF and U+F000.. (see `simd`).
-                    let wide = _mm512_cmplt_epu16_mask(
-                        _mm512_sub_epi16(v, _mm512_set1_epi16(0x3000)),
-                        _mm512_set1_epi16(0xB000_u16 as i16),
-                    ) | _mm512_cmpge_epu16_mask(v, _mm512_set1_epi16(0xF000_u16 as i16));
-                    lead += two.count_ones();
-                    space += blank.count_ones();
-                    cjk += wide.count_ones();
-                    units += 32;
-                    i += 32;
-                }
-            }
-            _ => {
-                let p = src.as_ptr().cast::<u32>();
-                while i + 16 <= n {
-                    let c = _mm512_loadu_si512(p.add(i).cast());
-                    let bad =
-                        _mm512_cmpeq_epi32_mask(_mm512_and_si512(c, set(0xFFFF_F800)), set(0xD800))
-                            | _mm512_cmpgt_epu32_mask(c, set(0x10_FFFF));
-                    let control = _mm512_cmplt_epu32_mask(c, set(0x20));
-                    if bad | control != 0 {
-                        let (next, l) = super::measure_scalar(src, i, i + 16, classes);
-                        len += l;
-                        i = next;
-                        continue;
-                    }
-                    let two = _mm512_cmpge_epu32_mask(c, set(0x80));
-                    let three = _mm512_cmpge_epu32_mask(c, set(0x800));
-                    let four = _mm512_cmpge_epu32_mask(c, set(0x1_0000));
-                    let quote = _mm512_cmpeq_epi32_mask(c, set(0x22))
-                        | _mm512_cmpeq_epi32_mask(c, set(0x5C));
-                    let blank = _mm512_cmpeq_epi32_mask(c, set(0x20));
-                    let wide =
-                        _mm512_cmplt_epu32_mask(_mm512_sub_epi32(c, set(0x3000)), set(0xB000))
-                            | _mm512_cmpge_epu32_mask(c, set(0xF000));
-                    len += 16
-                        + (two.count_ones()
-                            + three.count_ones()
-                            + four.count_ones()
-                            + quote.count_ones()) as usize;
-                    lead += two.count_ones();
-                    space += blank.count_ones();
-                    cjk += wide.count_ones();
-                    units += 16;
-                    i += 16;
-                    // Keep the u32 sums far from overflow.
-                    if units > 1 << 30 {
-                        fold(classes, lead, space, cjk, units);
-                        (lead, space, cjk, units) = (0, 0, 0, 0);
+                _ => {
+                    let p = src.as_ptr().cast::<u32>();
+                    while i + 16 <= n {
+                        let c = _mm512_loadu_si512(p.add(i).cast());
+                        let bad = _mm512_cmpeq_epi32_mask(
+                            _mm512_and_si512(c, set(0xFFFF_F800)),
+                            set(0xD800),
+                        ) | _mm512_cmpgt_epu32_mask(c, set(0x10_FFFF));
+                        let control = _mm512_cmplt_epu32_mask(c, set(0x20));
+                        if bad | control != 0 {
+                            let (next, l) = super::measure_scalar(src, i, i + 16, classes);
+                            len += l;
+                            i = next;
+                            continue;
+                        }
+                        let two = _mm512_cmpge_epu32_mask(c, set(0x80));
+                        let three = _mm512_cmpge_epu32_mask(c, set(0x800));
+                        let four = _mm512_cmpge_epu32_mask(c, set(0x1_0000));
+                        let quote = _mm512_cmpeq_epi32_mask(c, set(0x22))
+                            | _mm512_cmpeq_epi32_mask(c, set(0x5C));
+                        let blank = _mm512_cmpeq_epi32_mask(c, set(0x20));
+                        let wide =
+                            _mm512_cmplt_epu32_mask(_mm512_sub_epi32(c, set(0x3000)), set(0xB000))
+                                | _mm512_cmpge_epu32_mask(c, set(0xF000));
+                        len += 16
+                            + (two.count_ones()
+                                + three.count_ones()
+                                + four.count_ones()
+                                + quote.count_ones()) as usize;
+                        lead += two.count_ones();
+                        space += blank.count_ones();
+                        cjk += wide.count_ones();
+                        units += 16;
+                        i += 16;
+                        // Keep the u32 sums far from overflow.
+                        if units > 1 << 30 {
+                            fold(classes, lead, space, cjk, units);
+                            (lead, space, cjk, units) = (0, 0, 0, 0);
+                        }
                     }
                 }
             }
+            fold(classes, lead, space, cjk, units);
+            len + super::measure_scalar(src, i, n, classes).1
         }
-        fold(classes, lead, space, cjk, units);
-        len + super::measure_scalar(src, i, n, classes).1
     }
 
     /// [`super::json_measure_utf8`], 64 bytes a step.
     #[target_feature(enable = "avx512f,avx512bw,popcnt")]
     pub unsafe fn measure_utf8(src: &[u8], classes: &mut Classes) -> usize {
-        let n = src.len();
-        let p = src.as_ptr();
-        let (mut i, mut len) = (0usize, 0usize);
-        let (mut ascii, mut white, mut lead, mut cjk_total) = (0u64, 0u64, 0u64, 0u64);
-        while i + 64 <= n {
-            let v = _mm512_loadu_si512(p.add(i).cast());
-            let control = _mm512_cmplt_epu8_mask(v, _mm512_set1_epi8(0x20));
-            let quote = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'"' as i8))
-                | _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'\\' as i8));
-            let mut blank = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b' ' as i8));
-            len += 64 + (control | quote).count_ones() as usize;
-            if control != 0 {
-                let t = _mm512_sub_epi8(v, _mm512_set1_epi8(8));
-                let short = _mm512_cmplt_epu8_mask(t, _mm512_set1_epi8(6))
-                    & _mm512_cmpneq_epi8_mask(v, _mm512_set1_epi8(0x0B));
-                len += 4 * (control & !short).count_ones() as usize;
-                blank |= _mm512_cmplt_epu8_mask(
-                    _mm512_sub_epi8(v, _mm512_set1_epi8(9)),
-                    _mm512_set1_epi8(5),
+        // SAFETY: the caller checked `available`; each load reads 64 bytes below `n` and the rest
+        // goes to the scalar count.
+        unsafe {
+            let n = src.len();
+            let p = src.as_ptr();
+            let (mut i, mut len) = (0usize, 0usize);
+            let (mut ascii, mut white, mut lead, mut cjk_total) = (0u64, 0u64, 0u64, 0u64);
+            while i + 64 <= n {
+                let v = _mm512_loadu_si512(p.add(i).cast());
+                let control = _mm512_cmplt_epu8_mask(v, _mm512_set1_epi8(0x20));
+                let quote = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'"' as i8))
+                    | _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'\\' as i8));
+                let mut blank = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b' ' as i8));
+                len += 64 + (control | quote).count_ones() as usize;
+                if control != 0 {
+                    let t = _mm512_sub_epi8(v, _mm512_set1_epi8(8));
+                    let short = _mm512_cmplt_epu8_mask(t, _mm512_set1_epi8(6))
+                        & _mm512_cmpneq_epi8_mask(v, _mm512_set1_epi8(0x0B));
+                    len += 4 * (control & !short).count_ones() as usize;
+                    blank |= _mm512_cmplt_epu8_mask(
+                        _mm512_sub_epi8(v, _mm512_set1_epi8(9)),
+                        _mm512_set1_epi8(5),
+                    );
+                }
+                let cjk = _mm512_cmpge_epu8_mask(v, _mm512_set1_epi8(0xE3_u8 as i8))
+                    & _mm512_cmple_epu8_mask(v, _mm512_set1_epi8(0xF7_u8 as i8))
+                    & _mm512_cmpneq_epi8_mask(v, _mm512_set1_epi8(0xEE_u8 as i8));
+                ascii += u64::from((!_mm512_movepi8_mask(v)).count_ones());
+                white += u64::from(blank.count_ones());
+                lead += u64::from(
+                    _mm512_cmpge_epu8_mask(v, _mm512_set1_epi8(0xC0_u8 as i8)).count_ones(),
                 );
+                cjk_total += u64::from(cjk.count_ones());
+                i += 64;
             }
-            let cjk = _mm512_cmpge_epu8_mask(v, _mm512_set1_epi8(0xE3_u8 as i8))
-                & _mm512_cmple_epu8_mask(v, _mm512_set1_epi8(0xF7_u8 as i8))
-                & _mm512_cmpneq_epi8_mask(v, _mm512_set1_epi8(0xEE_u8 as i8));
-            ascii += u64::from((!_mm512_movepi8_mask(v)).count_ones());
-            white += u64::from(blank.count_ones());
-            lead +=
-                u64::from(_mm512_cmpge_epu8_mask(v, _mm512_set1_epi8(0xC0_u8 as i8)).count_ones());
-            cjk_total += u64::from(cjk.count_ones());
-            i += 64;
+            classes[0] += ascii;
+            classes[1] += white;
+            classes[2] += lead;
+            classes[3] += cjk_total;
+            let tail = &src[i..];
+            let c = crate::simd::byte_classes(tail);
+            for k in 0..4 {
+                classes[k] += c[k];
+            }
+            len + tail
+                .iter()
+                .map(|&b| super::json_ascii_len(b))
+                .sum::<usize>()
         }
-        classes[0] += ascii;
-        classes[1] += white;
-        classes[2] += lead;
-        classes[3] += cjk_total;
-        let tail = &src[i..];
-        let c = crate::simd::byte_classes(tail);
-        for k in 0..4 {
-            classes[k] += c[k];
-        }
-        len + tail
-            .iter()
-            .map(|&b| super::json_ascii_len(b))
-            .sum::<usize>()
     }
 
     /// UTF-8 escaped for JSON from byte `i`, 64 bytes a step, while there is room before
@@ -1016,66 +1094,72 @@ mod avx512 {
         limit: *mut u8,
         classes: &mut Classes,
     ) -> (usize, *mut u8) {
-        let n = src.len();
-        let p = src.as_ptr();
-        // Counted in registers, added to `classes` once.
-        let (mut ascii, mut white, mut lead, mut cjk_total) = (0u64, 0u64, 0u64, 0u64);
-        while i < n && room(dst, limit) >= STEP_ROOM {
-            let take = (n - i).min(64);
-            let lanes = if take == 64 {
-                u64::MAX
-            } else {
-                (1u64 << take) - 1
-            };
-            let v = if take == 64 {
-                _mm512_loadu_si512(p.add(i).cast())
-            } else {
-                // A short tail is copied into a zeroed block; the lanes past it are masked out.
-                let mut block = [0u8; 64];
-                std::ptr::copy_nonoverlapping(p.add(i), block.as_mut_ptr(), take);
-                _mm512_loadu_si512(block.as_ptr().cast())
-            };
-            let control = _mm512_cmplt_epu8_mask(v, _mm512_set1_epi8(0x20)) & lanes;
-            let special = control
-                | _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'"' as i8))
-                | _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'\\' as i8));
-            let space = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b' ' as i8))
-                | _mm512_cmplt_epu8_mask(
-                    _mm512_sub_epi8(v, _mm512_set1_epi8(9)),
-                    _mm512_set1_epi8(5),
+        // SAFETY: the caller gives `dst..limit` writable and `i <= src.len()` (this function's
+        // contract); the steps below write only where `room` says they fit and read `src` below its
+        // end.
+        unsafe {
+            let n = src.len();
+            let p = src.as_ptr();
+            // Counted in registers, added to `classes` once.
+            let (mut ascii, mut white, mut lead, mut cjk_total) = (0u64, 0u64, 0u64, 0u64);
+            while i < n && room(dst, limit) >= STEP_ROOM {
+                let take = (n - i).min(64);
+                let lanes = if take == 64 {
+                    u64::MAX
+                } else {
+                    (1u64 << take) - 1
+                };
+                let v = if take == 64 {
+                    _mm512_loadu_si512(p.add(i).cast())
+                } else {
+                    // A short tail is copied into a zeroed block; the lanes past it are masked out.
+                    let mut block = [0u8; 64];
+                    std::ptr::copy_nonoverlapping(p.add(i), block.as_mut_ptr(), take);
+                    _mm512_loadu_si512(block.as_ptr().cast())
+                };
+                let control = _mm512_cmplt_epu8_mask(v, _mm512_set1_epi8(0x20)) & lanes;
+                let special = control
+                    | _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'"' as i8))
+                    | _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'\\' as i8));
+                let space = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b' ' as i8))
+                    | _mm512_cmplt_epu8_mask(
+                        _mm512_sub_epi8(v, _mm512_set1_epi8(9)),
+                        _mm512_set1_epi8(5),
+                    );
+                let cjk = _mm512_cmpge_epu8_mask(v, _mm512_set1_epi8(0xE3_u8 as i8))
+                    & _mm512_cmple_epu8_mask(v, _mm512_set1_epi8(0xF7_u8 as i8))
+                    & _mm512_cmpneq_epi8_mask(v, _mm512_set1_epi8(0xEE_u8 as i8));
+                ascii += u64::from((!_mm512_movepi8_mask(v) & lanes).count_ones());
+                white += u64::from((space & lanes).count_ones());
+                lead += u64::from(
+                    (_mm512_cmpge_epu8_mask(v, _mm512_set1_epi8(0xC0_u8 as i8)) & lanes)
+                        .count_ones(),
                 );
-            let cjk = _mm512_cmpge_epu8_mask(v, _mm512_set1_epi8(0xE3_u8 as i8))
-                & _mm512_cmple_epu8_mask(v, _mm512_set1_epi8(0xF7_u8 as i8))
-                & _mm512_cmpneq_epi8_mask(v, _mm512_set1_epi8(0xEE_u8 as i8));
-            ascii += u64::from((!_mm512_movepi8_mask(v) & lanes).count_ones());
-            white += u64::from((space & lanes).count_ones());
-            lead += u64::from(
-                (_mm512_cmpge_epu8_mask(v, _mm512_set1_epi8(0xC0_u8 as i8)) & lanes).count_ones(),
-            );
-            cjk_total += u64::from((cjk & lanes).count_ones());
-            if special == 0 {
-                _mm512_storeu_si512(dst.cast(), v);
-                dst = dst.add(take);
-            } else {
-                let mut from = 0usize;
-                let mut rest = special;
-                while rest != 0 {
-                    let at = rest.trailing_zeros() as usize;
-                    rest &= rest - 1;
-                    std::ptr::copy_nonoverlapping(p.add(i + from), dst, at - from);
-                    dst = ascii_json(*p.add(i + at), dst.add(at - from));
-                    from = at + 1;
+                cjk_total += u64::from((cjk & lanes).count_ones());
+                if special == 0 {
+                    _mm512_storeu_si512(dst.cast(), v);
+                    dst = dst.add(take);
+                } else {
+                    let mut from = 0usize;
+                    let mut rest = special;
+                    while rest != 0 {
+                        let at = rest.trailing_zeros() as usize;
+                        rest &= rest - 1;
+                        std::ptr::copy_nonoverlapping(p.add(i + from), dst, at - from);
+                        dst = ascii_json(*p.add(i + at), dst.add(at - from));
+                        from = at + 1;
+                    }
+                    std::ptr::copy_nonoverlapping(p.add(i + from), dst, take - from);
+                    dst = dst.add(take - from);
                 }
-                std::ptr::copy_nonoverlapping(p.add(i + from), dst, take - from);
-                dst = dst.add(take - from);
+                i += take;
             }
-            i += take;
+            classes[0] += ascii;
+            classes[1] += white;
+            classes[2] += lead;
+            classes[3] += cjk_total;
+            (i, dst)
         }
-        classes[0] += ascii;
-        classes[1] += white;
-        classes[2] += lead;
-        classes[3] += cjk_total;
-        (i, dst)
     }
 }
 
