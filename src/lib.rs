@@ -37,5 +37,6 @@ pub(crate) mod testing {
 
 /// mimalloc serves the many short-lived buffers the parallel stages make (as pydantic-core
 /// does); its thread-local heaps keep the two workers from contending on glibc's arenas.
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

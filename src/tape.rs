@@ -223,6 +223,56 @@ impl Parser<'_> {
     }
 }
 
+/// The text of a JSON string's inside, whose escapes the tape has checked: UTF-16 escapes are
+/// paired where they can be, a lone surrogate becomes U+FFFD.
+fn unescape(inside: &str) -> String {
+    let b = inside.as_bytes();
+    let mut out = String::with_capacity(inside.len());
+    let mut units: Vec<u16> = Vec::new();
+    let (mut i, mut plain) = (0, 0);
+    let hex = |at: usize| {
+        inside
+            .get(at..at + 4)
+            .and_then(|h| u16::from_str_radix(h, 16).ok())
+    };
+    while i < b.len() {
+        if b[i] != b'\\' {
+            i += 1;
+            continue;
+        }
+        out.push_str(&inside[plain..i]);
+        let escaped = b.get(i + 1).copied().unwrap_or(b'\\');
+        if escaped == b'u' {
+            // A run of `\uXXXX` escapes decodes as UTF-16, lone surrogates lossily.
+            units.clear();
+            while b.get(i) == Some(&b'\\') && b.get(i + 1) == Some(&b'u') {
+                let Some(u) = hex(i + 2) else { break };
+                units.push(u);
+                i += 6;
+            }
+            if units.is_empty() {
+                // Not reached on a checked string; kept from looping all the same.
+                out.push('\u{FFFD}');
+                i += 2;
+            }
+            out.extend(char::decode_utf16(units.iter().copied()).map(|c| c.unwrap_or('\u{FFFD}')));
+        } else {
+            out.push(match escaped {
+                b'b' => '\u{8}',
+                b'f' => '\u{c}',
+                b'n' => '\n',
+                b'r' => '\r',
+                b't' => '\t',
+                other => char::from(other), // `"`, `\\`, `/`
+            });
+            i += 2;
+        }
+        plain = i;
+    }
+    out.push_str(&inside[plain..]);
+    out
+}
+
 impl<'a> Tape<'a> {
     /// The tape of `src` (one JSON text, whitespace around it allowed), or `None` when `src` is
     /// not valid JSON.
@@ -316,15 +366,15 @@ impl<'t, 'a> Val<'t, 'a> {
         self.members().filter(|(k, _)| k.is_key(key)).count()
     }
 
-    /// The text of a string value (escapes decoded; `None` for other kinds and for escapes that
-    /// spell a lone surrogate).
+    /// The text of a string value (escapes decoded, a lone surrogate as U+FFFD, as an answer
+    /// cut inside a character has it); `None` for other kinds.
     pub fn as_str(self) -> Option<Cow<'a, str>> {
         let n = self.node();
         match (n.kind, n.escaped) {
             (Kind::String, false) => Some(Cow::Borrowed(&self.tape.src[n.start + 1..n.end - 1])),
-            (Kind::String, true) => serde_json::from_str::<String>(self.raw())
-                .ok()
-                .map(Cow::Owned),
+            (Kind::String, true) => {
+                Some(Cow::Owned(unescape(&self.tape.src[n.start + 1..n.end - 1])))
+            }
             _ => None,
         }
     }
@@ -360,6 +410,21 @@ impl<'t, 'a> Val<'t, 'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lone_surrogates_read_as_replacement_characters() {
+        let t = Tape::parse(r#"["cut \ud83d", "\ude00x", "\ud83d\ude00", "a\n\"\\\/\u00e9\t"]"#)
+            .unwrap();
+        let got: Vec<String> = t
+            .root()
+            .items()
+            .map(|v| v.as_str().unwrap().into_owned())
+            .collect();
+        assert_eq!(
+            got,
+            ["cut \u{FFFD}", "\u{FFFD}x", "\u{1F600}", "a\n\"\\/\u{e9}\t"]
+        );
+    }
 
     #[test]
     fn agrees_with_serde_on_validity() {

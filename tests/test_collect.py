@@ -635,3 +635,14 @@ def test_many_blocks_in_order_and_reordered_give_the_same_table(
     assert back.summary()["missing"] == 1 and back.retry_ids()[:1] == ["never"]
     monkeypatch.setitem(__import__("sys").modules, "pyarrow", None)
     pd.testing.assert_frame_equal(back.to_pandas(), frame)
+
+
+def test_an_answer_cut_inside_a_surrogate_pair_keeps_its_text() -> None:
+    # An answer cut at max_tokens between the halves of an emoji ends in a lone surrogate
+    # escape: JSON allows it, and the text reads it as U+FFFD rather than losing the answer.
+    raw = (
+        b'{"recordId":"a","modelOutput":{"content":[{"type":"text","text":"cut \\ud83d"}],'
+        b'"stop_reason":"max_tokens","usage":{"input_tokens":1,"output_tokens":2}}}\n'
+    )
+    row = bb.read_results(raw).to_pandas().iloc[0]
+    assert row["status"] == "succeeded" and row["text"] == "cut \ufffd"

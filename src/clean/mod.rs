@@ -3,7 +3,7 @@
 
 mod encoding;
 mod html;
-#[cfg(test)]
+#[cfg(any(test, feature = "oracle"))]
 mod html_lol;
 mod markdown;
 pub mod text;
@@ -18,6 +18,18 @@ pub use text::{clean_text, Sep, Sink};
 pub use wordpress::strip_shortcodes;
 
 use crate::error::Error;
+
+/// The text of `html` by the streaming extractor and by the lol_html cleaner it replaced, for
+/// the fuzz targets to compare.
+#[cfg(feature = "oracle")]
+pub fn html_both(html: &str, opts: &Options) -> (String, String) {
+    let run = |f: fn(&mut Sink, &str, &Options)| {
+        let mut sink = Sink::new(opts.keep_paragraphs, opts.max_chars, 0);
+        f(&mut sink, html, opts);
+        sink.finish()
+    };
+    (run(html::html_into), run(html_lol::html_into))
+}
 
 /// Cleaning options; see the Python docs of `bedrock_batch.clean` for their meaning.
 #[derive(Clone, Copy, Debug)]

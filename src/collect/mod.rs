@@ -1013,20 +1013,21 @@ fn settle(
                 }
                 continue;
             }
+            // The problem sits on the line that is dropped; its message names both.
+            let later = r.status < b.status;
+            let dropped = if later { b } else { r };
             problems.push(Problem {
-                file: r.file.to_string(),
-                line: r.line,
+                file: dropped.file.to_string(),
+                line: dropped.line,
                 record_id: Some(r.record_id.clone()),
                 message: format!(
-                    "recordId {:?} appears again (first at {}:{}); the {} one is kept",
+                    "recordId {:?} appears again (first at {}:{}, again at {}:{}); the {} one is kept",
                     r.record_id,
                     b.file,
                     b.line,
-                    if r.status < b.status {
-                        "later"
-                    } else {
-                        "first"
-                    }
+                    r.file,
+                    r.line,
+                    if later { "later" } else { "first" }
                 ),
             });
             if r.status < b.status {
@@ -1106,6 +1107,24 @@ fn settle(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_dropped_duplicate_is_the_problem_on_its_own_line() {
+        // Found by fuzzing: the later, better line wins, so the problem is the first line's.
+        let data = concat!(
+            r#"{"recordId": "c", "error": {"errorCode": 500, "errorMessage": "x"}}"#,
+            "\n",
+            r#"{"recordId": "c", "modelOutput": {"embedding": [0.5], "inputTextTokenCount": 2}}"#,
+            "\n"
+        );
+        let res = read_results(&Source::Bytes(data.into()), &Options::default()).unwrap();
+        assert_eq!(res.len(), 1);
+        assert_eq!(res.statuses, [Status::Succeeded]);
+        assert_eq!(res.problems.len(), 1);
+        assert_eq!(res.problems[0].line, 1);
+        let m = &res.problems[0].message;
+        assert!(m.contains("again at <bytes>:2") && m.ends_with("the later one is kept"), "{m}");
+    }
 
     #[test]
     fn salvages_ids() {
