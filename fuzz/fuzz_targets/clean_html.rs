@@ -21,7 +21,11 @@ fuzz_target!(|data: &[u8]| {
     };
     let (ours, _) = _core::clean::html_both(&html, &opts);
     if let Some(max) = opts.max_chars {
-        assert!(ours.chars().count() <= max, "{} chars over max_chars={max}", ours.chars().count());
+        assert!(
+            ours.chars().count() <= max,
+            "{} chars over max_chars={max}",
+            ours.chars().count()
+        );
     }
     let lower = html.to_ascii_lowercase();
     if !lower.contains("<svg") && !lower.contains("<math") {

@@ -20,7 +20,11 @@ fn same(t: Val<'_, '_>, v: &Value) {
             }
             let f = n.as_f64().unwrap_or(f64::NAN);
             let g = t.as_f64().unwrap_or(f64::NAN);
-            assert!(f == g || (f.is_nan() && g.is_nan()), "{} read as {g}, serde {f}", t.raw());
+            assert!(
+                f == g || (f.is_nan() && g.is_nan()),
+                "{} read as {g}, serde {f}",
+                t.raw()
+            );
         }
         Value::String(s) => {
             assert_eq!(t.kind(), Kind::String);

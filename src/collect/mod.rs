@@ -1123,7 +1123,10 @@ mod tests {
         assert_eq!(res.problems.len(), 1);
         assert_eq!(res.problems[0].line, 1);
         let m = &res.problems[0].message;
-        assert!(m.contains("again at <bytes>:2") && m.ends_with("the later one is kept"), "{m}");
+        assert!(
+            m.contains("again at <bytes>:2") && m.ends_with("the later one is kept"),
+            "{m}"
+        );
     }
 
     #[test]
