@@ -106,3 +106,11 @@ def test_ray_blocks_write_the_single_machine_records(
     assert {s.job for s in shards} == {1, 2, 3} and job_sizes(1300, q) == [434, 433, 433]
     report = bb.validate(tmp_path / "ray", model=HAIKU, quotas=q)
     assert report.ok and report.jobs == 3 and report.records == 1300
+
+
+def test_ray_refuses_a_folder_that_holds_jobs(tmp_path: Path) -> None:
+    pytest.importorskip("ray")
+    (tmp_path / "job-0001").mkdir()
+    # Refused before Ray is asked anything: the folder check comes first.
+    with pytest.raises(bb.exceptions.InputError, match="holds job folders already"):
+        bb.distributed.write_shards_ray(object(), tmp_path, prompt=PROMPT, model=HAIKU)

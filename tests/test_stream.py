@@ -100,3 +100,19 @@ def test_streaming_errors_are_named(articles: list[dict[str, Any]], tmp_path: Pa
     bb.pack(tmp_path / "ok.parquet", prompt=PROMPT, model=HAIKU).write(tmp_path / "z")
     with pytest.raises(InputError, match="holds job folders already"):
         bb.pack(tmp_path / "ok.parquet", prompt=PROMPT, model=HAIKU).write(tmp_path / "z")
+
+
+def test_write_jobs_refuses_sizes_that_are_not_the_sources(tmp_path: Path) -> None:
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    path = tmp_path / "t.parquet"
+    rows = [{"id": f"i{k}", "title": "t", "content": "c"} for k in range(150)]
+    pq.write_table(pa.Table.from_pylist(rows), path)
+    recs = bb.pack(
+        str(path), prompt=bb.Prompt(user="{title} {content}"), model=HAIKU, id_column="id"
+    )
+    with pytest.raises(
+        bb.exceptions.InputError, match="the jobs hold 140 records, the source has 150"
+    ):
+        recs.write_jobs(tmp_path / "out", [100, 40], bb.Quotas())
+    assert not (tmp_path / "out").exists()
