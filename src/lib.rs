@@ -8,6 +8,7 @@ pub mod clean;
 pub mod collect;
 pub mod cost;
 pub mod error;
+pub mod json;
 pub mod lines;
 pub mod pack;
 mod py;

@@ -14,14 +14,14 @@
 //!
 //! Surrogates follow the rule of [`crate::unicode::Text`]: a high surrogate followed by a low
 //! one is the character they encode; any other surrogate (and any value above U+10FFFF) is one
-//! U+FFFD. The JSON form is byte for byte what [`crate::pack::json::escaped`] writes for the
+//! U+FFFD. The JSON form is byte for byte what [`crate::json::escaped`] writes for the
 //! UTF-8 text, and its classes are what [`crate::simd::byte_classes`] counts in that UTF-8.
 #![allow(unsafe_code)]
 // The kernels inline their helpers into `#[target_feature]` functions, where a plain `#[inline]`
 // is only a hint and a call would cost more than the helper.
 #![allow(clippy::inline_always)]
 
-use crate::pack::json::ESCAPES;
+use crate::json::ESCAPES;
 
 /// Byte classes of a text's UTF-8: `[ascii, whitespace, lead, cjk_lead]` (see
 /// [`crate::simd::byte_classes`]).
@@ -122,7 +122,7 @@ fn push_str<U: Unit>(out: &mut String, src: &[U]) {
 #[cfg(target_arch = "x86_64")]
 const AHEAD: usize = 1024;
 
-/// Appends `src` as the inside of a JSON string (what [`crate::pack::json::escaped`] writes for
+/// Appends `src` as the inside of a JSON string (what [`crate::json::escaped`] writes for
 /// its UTF-8) and adds the classes of its UTF-8 to `classes`.
 pub fn push_json<U: Unit>(out: &mut Vec<u8>, src: &[U], classes: &mut Classes) {
     push_units::<U, COUNTED>(out, src, classes, None);
@@ -185,7 +185,7 @@ pub fn push_json_utf8(out: &mut Vec<u8>, src: &str, classes: &mut Classes) {
             return;
         }
     }
-    crate::pack::json::escaped(out, src);
+    crate::json::escaped(out, src);
     let c = crate::simd::byte_classes(src.as_bytes());
     for k in 0..4 {
         classes[k] += c[k];
@@ -1192,7 +1192,7 @@ mod tests {
     /// The JSON reference: the escaper and the byte-class counter on the plain UTF-8.
     fn json_reference(text: &str) -> (Vec<u8>, Classes) {
         let mut out = Vec::new();
-        crate::pack::json::escaped(&mut out, text);
+        crate::json::escaped(&mut out, text);
         (out, crate::simd::byte_classes(text.as_bytes()))
     }
 

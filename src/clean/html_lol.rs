@@ -14,9 +14,8 @@ use std::rc::Rc;
 use lol_html::html_content::{Element, TextChunk, TextType};
 use lol_html::{doc_text, element, text, HtmlRewriter, Settings};
 
-use super::html::{
-    close_of, comment_end, decode_entities, is_space, script_close, separator, tag_end,
-};
+use super::html::{decode_entities, separator};
+use super::tags::{close_of, comment_end, is_space, script_close, tag_end};
 use super::text::{Sep, Sink};
 use super::Options;
 

@@ -6,6 +6,7 @@ mod html;
 #[cfg(any(test, feature = "oracle"))]
 mod html_lol;
 mod markdown;
+mod tags;
 pub mod text;
 mod wordpress;
 

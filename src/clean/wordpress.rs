@@ -189,9 +189,9 @@ pub fn strip_shortcodes(html: &str, drop_code: bool) -> Cow<'_, str> {
             // Scripts and styles are never text (the HTML pass cuts them): a bracket there is
             // code (`a[i]`), and looking for its closing tag would scan the rest of the page.
             for name in [&b"script"[..], b"style"] {
-                if super::html::tag_at(bytes, at, name, false) {
-                    pos = super::html::tag_end(bytes, at + 1 + name.len())
-                        .and_then(|(end, _)| super::html::close_of(bytes, end, name))
+                if super::tags::tag_at(bytes, at, name, false) {
+                    pos = super::tags::tag_end(bytes, at + 1 + name.len())
+                        .and_then(|(end, _)| super::tags::close_of(bytes, end, name))
                         .map_or(bytes.len(), |(_, end)| end);
                 }
             }

@@ -9,8 +9,8 @@
 
 use serde_json::{Map, Value};
 
-use super::json;
 use super::model::{Family, Invocation};
+use crate::json;
 
 /// Everything of a prompt except its templates, which are rendered per row.
 #[derive(Clone, Debug, Default)]

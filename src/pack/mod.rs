@@ -2,7 +2,6 @@
 //! sharded into job folders and files within the quotas.
 
 mod body;
-pub mod json;
 mod model;
 mod shard;
 mod template;
@@ -190,7 +189,7 @@ impl Source<'_> {
         let system = dynamic.as_deref().or(self.fixed_system.as_deref());
         let mut classes: utf8::Classes = [0; 4];
         out.extend_from_slice(b"{\"recordId\":");
-        json::string(out, id);
+        crate::json::string(out, id);
         out.extend_from_slice(b",\"modelInput\":");
         body::write(
             out,
@@ -549,7 +548,7 @@ pub fn pack<'a>(
         .map(|p| match p {
             Ok(literal) => {
                 let mut escaped = Vec::new();
-                json::escaped(&mut escaped, literal);
+                crate::json::escaped(&mut escaped, literal);
                 Piece::Literal(escaped, crate::simd::byte_classes(literal.as_bytes()))
             }
             Err(name) => Piece::Field(fields.iter().position(|f| *f == name).unwrap_or(0)),

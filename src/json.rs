@@ -1,4 +1,4 @@
-//! A small JSON writer for the batch lines: keys in a fixed order, strings escaped as
+//! A small JSON writer (the batch lines, the escaped text): keys in a fixed order, strings escaped as
 //! `json.dumps(ensure_ascii=False)` does (UTF-8 kept, `"`, `\` and control characters escaped).
 
 /// The escape of each ASCII byte that a JSON string cannot hold raw, and its length (0 for the
