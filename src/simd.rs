@@ -72,19 +72,11 @@ pub fn byte_classes(b: &[u8]) -> [u64; 4] {
     byte_classes_scalar(b)
 }
 
-/// Whether `b` is UTF-8: AVX-512 64 bytes a step when the CPU has it, else simdutf8 (AVX2,
-/// SSE4.2 or NEON), else std. Only the answer; `std::str::from_utf8` says where it fails.
+/// Whether `b` is UTF-8: simdutf8 (AVX2, SSE4.2 or NEON) when the vector paths are on, else
+/// std. Only the answer; `std::str::from_utf8` says where it fails.
 #[inline]
 pub fn is_utf8(b: &[u8]) -> bool {
-    let cpu = sys::cpu();
-    #[cfg(target_arch = "x86_64")]
-    {
-        if cpu & sys::AVX512 != 0 {
-            // SAFETY: the CPU has AVX-512 F and BW; the reads stay within `b`.
-            return unsafe { avx512::is_utf8(b) };
-        }
-    }
-    if cpu & sys::VECTOR != 0 {
+    if sys::cpu() & sys::VECTOR != 0 {
         simdutf8::basic::from_utf8(b).is_ok()
     } else {
         std::str::from_utf8(b).is_ok()
@@ -346,13 +338,10 @@ mod avx2 {
 #[allow(clippy::cast_possible_wrap, clippy::cast_possible_truncation)]
 mod avx512 {
     use std::arch::x86_64::{
-        __m512i, _mm512_alignr_epi8, _mm512_and_si512, _mm512_broadcast_i32x4,
-        _mm512_cmpeq_epi8_mask, _mm512_cmpge_epu8_mask, _mm512_cmplt_epu8_mask, _mm512_loadu_si512,
-        _mm512_mask_add_epi8, _mm512_maskz_loadu_epi8, _mm512_movepi8_mask, _mm512_or_si512,
-        _mm512_permutex2var_epi64, _mm512_reduce_add_epi64, _mm512_sad_epu8, _mm512_set1_epi8,
-        _mm512_setr_epi64, _mm512_setzero_si512, _mm512_shuffle_epi8, _mm512_srli_epi16,
-        _mm512_sub_epi8, _mm512_subs_epu8, _mm512_ternarylogic_epi32, _mm512_test_epi8_mask,
-        _mm_loadu_si128,
+        __m512i, _mm512_cmpeq_epi8_mask, _mm512_cmpge_epu8_mask, _mm512_cmplt_epu8_mask,
+        _mm512_loadu_si512, _mm512_mask_add_epi8, _mm512_maskz_loadu_epi8, _mm512_movepi8_mask,
+        _mm512_reduce_add_epi64, _mm512_sad_epu8, _mm512_set1_epi8, _mm512_setzero_si512,
+        _mm512_sub_epi8,
     };
 
     /// AVX-512 F and BW (and popcnt), which these scans use.
@@ -407,158 +396,6 @@ mod avx512 {
                 }
             }
             n
-        }
-    }
-
-    /// The 16-entry table `t` in every 128-bit lane (for `vpshufb`).
-    #[inline]
-    #[target_feature(enable = "avx512f,avx512bw")]
-    unsafe fn table(t: [u8; 16]) -> __m512i {
-        // SAFETY: the caller checked AVX-512; the load reads the 16 bytes of `t`.
-        unsafe { _mm512_broadcast_i32x4(_mm_loadu_si128(t.as_ptr().cast())) }
-    }
-
-    /// `v` shifted up by `N` bytes across the whole register, the last `N` bytes of `prev`
-    /// coming in below (`SHIFT` = 15, 14, 13 for `N` = 1, 2, 3): the byte 1, 2 or 3 places
-    /// before each byte.
-    #[inline]
-    #[target_feature(enable = "avx512f,avx512bw")]
-    unsafe fn before<const SHIFT: i32>(v: __m512i, prev: __m512i) -> __m512i {
-        // [prev's last lane, v's lanes 0..=2], then each lane of `v` joined to the one below.
-        let below =
-            _mm512_permutex2var_epi64(prev, _mm512_setr_epi64(6, 7, 8, 9, 10, 11, 12, 13), v);
-        _mm512_alignr_epi8::<SHIFT>(v, below)
-    }
-
-    /// Keiser and Lemire's check ("Validating UTF-8 in less than one instruction per byte",
-    /// 2021; the tables of simdjson and simdutf8): three nibble lookups classify each pair of
-    /// bytes, and the bytes two and three after a 3- or 4-byte lead must be continuations. The
-    /// input ends in a block of zeros (the masked tail), which an unfinished character fails.
-    ///
-    /// # Safety
-    /// On a CPU where [`available`] is true.
-    #[target_feature(enable = "avx512f,avx512bw")]
-    pub unsafe fn is_utf8(b: &[u8]) -> bool {
-        // SAFETY: the caller checked AVX-512; full loads stay below `b.len()` and the tail goes
-        // through the masked `tail`.
-        unsafe {
-            const TOO_SHORT: u8 = 1 << 0;
-            const TOO_LONG: u8 = 1 << 1;
-            const OVERLONG_3: u8 = 1 << 2;
-            const TOO_LARGE: u8 = 1 << 3;
-            const SURROGATE: u8 = 1 << 4;
-            const OVERLONG_2: u8 = 1 << 5;
-            const TOO_LARGE_1000: u8 = 1 << 6;
-            const OVERLONG_4: u8 = 1 << 6;
-            const TWO_CONTS: u8 = 1 << 7;
-            const CARRY: u8 = TOO_SHORT | TOO_LONG | TWO_CONTS;
-            const LARGE: u8 = CARRY | TOO_LARGE | TOO_LARGE_1000;
-            let byte_1_high = table([
-                TOO_LONG,
-                TOO_LONG,
-                TOO_LONG,
-                TOO_LONG,
-                TOO_LONG,
-                TOO_LONG,
-                TOO_LONG,
-                TOO_LONG,
-                TWO_CONTS,
-                TWO_CONTS,
-                TWO_CONTS,
-                TWO_CONTS,
-                TOO_SHORT | OVERLONG_2,
-                TOO_SHORT,
-                TOO_SHORT | OVERLONG_3 | SURROGATE,
-                TOO_SHORT | TOO_LARGE | TOO_LARGE_1000 | OVERLONG_4,
-            ]);
-            let byte_1_low = table([
-                CARRY | OVERLONG_3 | OVERLONG_2 | OVERLONG_4,
-                CARRY | OVERLONG_2,
-                CARRY,
-                CARRY,
-                CARRY | TOO_LARGE,
-                LARGE,
-                LARGE,
-                LARGE,
-                LARGE,
-                LARGE,
-                LARGE,
-                LARGE,
-                LARGE,
-                LARGE | SURROGATE,
-                LARGE,
-                LARGE,
-            ]);
-            let byte_2_high = table([
-                TOO_SHORT,
-                TOO_SHORT,
-                TOO_SHORT,
-                TOO_SHORT,
-                TOO_SHORT,
-                TOO_SHORT,
-                TOO_SHORT,
-                TOO_SHORT,
-                TOO_LONG | OVERLONG_2 | TWO_CONTS | OVERLONG_3 | TOO_LARGE_1000 | OVERLONG_4,
-                TOO_LONG | OVERLONG_2 | TWO_CONTS | OVERLONG_3 | TOO_LARGE,
-                TOO_LONG | OVERLONG_2 | TWO_CONTS | SURROGATE | TOO_LARGE,
-                TOO_LONG | OVERLONG_2 | TWO_CONTS | SURROGATE | TOO_LARGE,
-                TOO_SHORT,
-                TOO_SHORT,
-                TOO_SHORT,
-                TOO_SHORT,
-            ]);
-            let nibble = _mm512_set1_epi8(0x0f);
-            let high = |v: __m512i| _mm512_and_si512(_mm512_srli_epi16::<4>(v), nibble);
-            // A character that a block leaves unfinished: its last byte >= 0xC0, the one before
-            // >= 0xE0 or the third last >= 0xF0.
-            let mut ends = [0xffu8; 64];
-            ends[61..].copy_from_slice(&[0xef, 0xdf, 0xbf]);
-            let ends = _mm512_loadu_si512(ends.as_ptr().cast());
-            let mut error = _mm512_setzero_si512();
-            let mut prev = _mm512_setzero_si512();
-            let mut unfinished = _mm512_setzero_si512();
-            let n = b.len();
-            let p = b.as_ptr();
-            let mut i = 0;
-            loop {
-                crate::sys::prefetch(p.wrapping_add(i + 1024));
-                let last = i + 64 > n;
-                let v = if last {
-                    tail(p.add(i), n - i).0
-                } else {
-                    _mm512_loadu_si512(p.add(i).cast())
-                };
-                if _mm512_movepi8_mask(v) == 0 {
-                    // ASCII: fine unless the block before left a character unfinished.
-                    error = _mm512_or_si512(error, unfinished);
-                    unfinished = _mm512_setzero_si512();
-                } else {
-                    let prev1 = before::<15>(v, prev);
-                    let classes = _mm512_ternarylogic_epi32::<0x80>(
-                        _mm512_shuffle_epi8(byte_1_high, high(prev1)),
-                        _mm512_shuffle_epi8(byte_1_low, _mm512_and_si512(prev1, nibble)),
-                        _mm512_shuffle_epi8(byte_2_high, high(v)),
-                    );
-                    let third = _mm512_subs_epu8(before::<14>(v, prev), _mm512_set1_epi8(0x60));
-                    let fourth = _mm512_subs_epu8(before::<13>(v, prev), _mm512_set1_epi8(0x70));
-                    // (third | fourth) & 0x80 must equal the lookup's TWO_CONTS bit (0x80), and
-                    // every other bit of the lookup must be clear.
-                    let must = _mm512_ternarylogic_epi32::<0xA8>(
-                        third,
-                        fourth,
-                        _mm512_set1_epi8(0x80u8 as i8),
-                    );
-                    error = _mm512_ternarylogic_epi32::<0xF6>(error, must, classes);
-                    unfinished = _mm512_subs_epu8(v, ends);
-                }
-                prev = v;
-                if last {
-                    break;
-                }
-                i += 64;
-            }
-            // The final block is the zero-padded tail: a character it leaves open is cut off.
-            _mm512_test_epi8_mask(_mm512_or_si512(error, unfinished), _mm512_set1_epi8(-1)) == 0
         }
     }
 
@@ -751,13 +588,7 @@ mod tests {
         for b in &cases {
             let want = std::str::from_utf8(b).is_ok();
             assert_eq!(is_utf8(b), want, "{b:x?}");
-            #[cfg(target_arch = "x86_64")]
-            if avx512::available() {
-                #[allow(unsafe_code)]
-                // SAFETY: the CPU has AVX-512.
-                let got = unsafe { avx512::is_utf8(b) };
-                assert_eq!(got, want, "{b:x?}");
-            }
+            assert_eq!(sys::without_simd(|| is_utf8(b)), want, "{b:x?}");
         }
         assert!(cases.iter().any(|b| std::str::from_utf8(b).is_err()));
         assert!(cases.iter().any(|b| std::str::from_utf8(b).is_ok()));

@@ -32,6 +32,18 @@ pub fn html_both(html: &str, opts: &Options) -> (String, String) {
     (run(html::html_into), run(html_lol::html_into))
 }
 
+/// Cleans HTML text with the lol_html cleaner (the oracle), for the head-to-head benchmark.
+#[cfg(feature = "oracle")]
+pub fn clean_html_lol(html: &str, opts: &Options) -> String {
+    let mut sink = Sink::new(
+        opts.keep_paragraphs,
+        opts.max_chars,
+        text_capacity(html.len(), 3),
+    );
+    html_lol::html_into(&mut sink, html, opts);
+    sink.finish()
+}
+
 /// Cleaning options; see the Python docs of `bedrock_batch.clean` for their meaning.
 #[derive(Clone, Copy, Debug)]
 pub struct Options {
