@@ -1,7 +1,8 @@
-//! Clean HTML: no panic, `max_chars` held, and the same text as the lol_html cleaner, whitespace
-//! aside (the unit tests hold the separators), outside SVG and MathML (where lol_html's element
-//! stack keeps foreign elements open that the tree builder closes; the unit tests hold those to
-//! the spec).
+//! Clean HTML: no panic, `max_chars` held, and the same text as the oracle (lol_html's tokenizer
+//! and element stack on the page, sharing no code with the extractor), whitespace aside (the
+//! unit tests hold the separators), outside SVG and MathML (where lol_html's element stack
+//! keeps foreign elements open that the tree builder closes; the unit tests hold those to the
+//! spec).
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 
