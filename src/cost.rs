@@ -146,9 +146,121 @@ pub fn cost(input: u64, output: u64, input_per_mtok: f64, output_per_mtok: f64) 
     (on_demand, batch)
 }
 
+/// The prices an estimate used: dollars per million tokens on demand, and where they are from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UsedPrice {
+    pub input_per_mtok: f64,
+    pub output_per_mtok: f64,
+    pub source: String,
+}
+
+/// What a job or run costs: its tokens and, when a price is known, on-demand and batch cost.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Estimate {
+    pub model: String,
+    pub records: usize,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub price: Option<UsedPrice>,
+    pub on_demand: Option<Cost>,
+    pub batch: Option<Cost>,
+}
+
+impl Estimate {
+    /// On-demand minus batch cost.
+    pub fn saving(&self) -> Option<f64> {
+        Some(self.on_demand?.total() - self.batch?.total())
+    }
+}
+
+/// The estimate for `model` (a bare model id) at `prices` (input, output; dollars per million
+/// tokens on demand) or else the shipped table's price; without either, tokens only.
+pub fn estimate(
+    model: &str,
+    records: usize,
+    input_tokens: u64,
+    output_tokens: u64,
+    prices: Option<(f64, f64)>,
+) -> Estimate {
+    let price = match prices {
+        Some((input_per_mtok, output_per_mtok)) => Some(UsedPrice {
+            input_per_mtok,
+            output_per_mtok,
+            source: "given".into(),
+        }),
+        None => price_of(model).map(|p| UsedPrice {
+            input_per_mtok: p.input_per_mtok,
+            output_per_mtok: p.output_per_mtok,
+            source: p.source.into(),
+        }),
+    };
+    let costs = price.as_ref().map(|p| {
+        cost(
+            input_tokens,
+            output_tokens,
+            p.input_per_mtok,
+            p.output_per_mtok,
+        )
+    });
+    Estimate {
+        model: model.into(),
+        records,
+        input_tokens,
+        output_tokens,
+        price,
+        on_demand: costs.map(|c| c.0),
+        batch: costs.map(|c| c.1),
+    }
+}
+
+/// The output tokens to expect from `records` records: `per_record` when given, else
+/// `max_tokens` each (an upper bound); embeddings answer with no tokens.
+pub fn output_tokens(
+    family: crate::pack::Family,
+    records: usize,
+    per_record: Option<u64>,
+    max_tokens: u64,
+) -> u64 {
+    if family == crate::pack::Family::TitanEmbed {
+        0
+    } else {
+        per_record.unwrap_or(max_tokens) * records as u64
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn estimates_price_by_table_or_given() {
+        let e = estimate(
+            "anthropic.claude-haiku-4-5-20251001-v1:0",
+            10,
+            2_000_000,
+            400_000,
+            None,
+        );
+        let p = e.price.clone().unwrap();
+        assert_eq!((p.input_per_mtok, p.output_per_mtok), (1.0, 5.0));
+        assert!((e.on_demand.unwrap().total() - 4.0).abs() < 1e-9);
+        assert!((e.batch.unwrap().total() - 2.0).abs() < 1e-9);
+        assert!((e.saving().unwrap() - 2.0).abs() < 1e-9);
+        let given = estimate("cohere.command", 1, 1_000_000, 0, Some((3.0, 15.0)));
+        assert_eq!(given.price.unwrap().source, "given");
+        assert!((given.on_demand.unwrap().total() - 3.0).abs() < 1e-9);
+        let unknown = estimate("cohere.command", 1, 1_000_000, 0, None);
+        assert!(unknown.price.is_none() && unknown.batch.is_none() && unknown.saving().is_none());
+        assert_eq!(unknown.input_tokens, 1_000_000);
+    }
+
+    #[test]
+    fn output_tokens_per_family() {
+        use crate::pack::Family;
+        assert_eq!(output_tokens(Family::Claude, 3, None, 512), 1536);
+        assert_eq!(output_tokens(Family::Claude, 3, Some(100), 512), 300);
+        assert_eq!(output_tokens(Family::TitanEmbed, 3, Some(100), 512), 0);
+    }
 
     #[test]
     fn production_run_reproduces() {

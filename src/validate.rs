@@ -1003,3 +1003,95 @@ pub fn validate(source: &Source, opts: &Options) -> Result<Report, Error> {
     }
     Ok(col.report)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"{"recordId":"R1","modelInput":{"anthropic_version":"bedrock-2023-05-31","max_tokens":100,"messages":[{"role":"user","content":"Summarise: 日本語の文章です。"}]}}"#;
+
+    /// Small inputs: a job of one record is allowed here.
+    fn opts() -> Options {
+        Options {
+            quotas: Quotas {
+                min_records_per_job: 1,
+                ..Quotas::default()
+            },
+            ..Options::default()
+        }
+    }
+
+    fn report(lines: &[&str]) -> Report {
+        let mut bytes = lines.join("\n").into_bytes();
+        bytes.push(b'\n');
+        validate(&Source::Bytes(bytes), &opts()).unwrap()
+    }
+
+    fn problem(r: &Report, line: usize) -> &Problem {
+        r.problems
+            .iter()
+            .find(|p| p.line == line)
+            .unwrap_or_else(|| panic!("no problem on line {line}: {:?}", r.problems))
+    }
+
+    #[test]
+    fn a_good_line_counts_its_tokens() {
+        let r = report(&[GOOD]);
+        assert!(r.ok(), "{:?}", r.problems);
+        assert_eq!(r.records, 1);
+        assert!(r.input_tokens > 5, "{}", r.input_tokens);
+    }
+
+    #[test]
+    fn problems_name_the_line_and_the_field() {
+        let no_id = GOOD.replace(r#""recordId":"R1""#, r#""recordId":1"#);
+        let empty = GOOD.replace("Summarise: 日本語の文章です。", " ");
+        let r = report(&[GOOD, &no_id, "[1, 2]", "{\"recordId\": ", &empty]);
+        assert!(!r.ok());
+        assert_eq!(problem(&r, 2).field, "recordId");
+        assert_eq!(problem(&r, 3).kind, "json");
+        assert!(
+            problem(&r, 3).message.contains("array"),
+            "{:?}",
+            problem(&r, 3)
+        );
+        assert_eq!(problem(&r, 4).kind, "json");
+        assert_eq!(problem(&r, 5).field, "modelInput.messages[0].content");
+        assert!(r.problems.iter().all(|p| p.line != 1), "{:?}", r.problems);
+    }
+
+    #[test]
+    fn duplicates_and_bad_bytes_are_located() {
+        let mut bytes = format!("{GOOD}\n{GOOD}\n").into_bytes();
+        bytes.extend_from_slice(b"{\"recordId\":\"R2\xff\"}\n");
+        let r = validate(&Source::Bytes(bytes), &opts()).unwrap();
+        let dup = problem(&r, 2);
+        assert_eq!((dup.field.as_str(), dup.kind), ("recordId", "duplicate"));
+        let utf8 = problem(&r, 3);
+        assert_eq!(utf8.kind, "utf8");
+        assert!(utf8.message.contains("column 16"), "{}", utf8.message);
+    }
+
+    #[test]
+    fn max_problems_keeps_the_first_and_counts_all() {
+        let lines: Vec<String> = (0..5).map(|_| "[]".to_string()).collect();
+        let mut bytes = lines.join("\n").into_bytes();
+        bytes.push(b'\n');
+        let opts = Options {
+            max_problems: 2,
+            ..opts()
+        };
+        let r = validate(&Source::Bytes(bytes), &opts).unwrap();
+        assert_eq!(r.problems.len(), 2);
+        // Five bad lines, plus what the job as a whole lacks (it has no record).
+        let json: usize = r
+            .counts
+            .iter()
+            .filter(|((_, field, kind), _)| field == "line" && *kind == "json")
+            .map(|(_, n)| n)
+            .sum();
+        assert_eq!(json, 5);
+        assert!(r.problem_count > 5 && r.problem_count == r.counts.values().sum::<usize>());
+        assert_eq!((r.problems[0].line, r.problems[1].line), (1, 2));
+    }
+}

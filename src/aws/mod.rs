@@ -6,6 +6,7 @@ mod bedrock;
 mod cancel;
 mod runtime;
 mod s3;
+mod submit;
 
 use std::time::Duration;
 
@@ -18,6 +19,7 @@ pub use bedrock::{job_name, JobInfo, JobRequest, ListFilter};
 pub use cancel::{Cancel, CancelHandle};
 pub use runtime::{converse_response_json, ConverseBody};
 pub use s3::{content_digest, parse_s3_uri, safe_local_path, Condition, Object, Uploaded};
+pub use submit::{idempotency_token, ProbeStep, Submitted};
 
 use crate::error::Error;
 

@@ -886,3 +886,168 @@ impl Records<'_> {
         self.measures().iter().map(|m| m.input_tokens).sum()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+
+    use super::*;
+
+    fn prompt(user: &str) -> Prompt {
+        Prompt {
+            system: None,
+            user: Template::parse(user).unwrap(),
+            settings: Settings {
+                max_tokens: 64,
+                temperature: None,
+                top_p: None,
+                stop_sequences: vec![],
+                prefill: None,
+                extra: serde_json::Map::new(),
+            },
+        }
+    }
+
+    fn table(cells: &[Option<&'static str>]) -> Table<'static> {
+        Table {
+            columns: vec![Column {
+                name: "text".into(),
+                values: cells
+                    .iter()
+                    .map(|c| c.map(|s| Text::Utf8(Cow::Borrowed(s))))
+                    .collect(),
+            }],
+            rows: cells.len(),
+        }
+    }
+
+    fn claude() -> ModelInfo {
+        model_info("anthropic.claude-3-haiku-20240307-v1:0", None).unwrap()
+    }
+
+    fn lines(records: &Records<'_>) -> Vec<serde_json::Value> {
+        let jsonl = records.to_jsonl().unwrap();
+        std::str::from_utf8(&jsonl)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn rows_become_lines_with_ids_and_text() {
+        let t = table(&[Some("一つ目 \"quoted\"\n"), Some("second")]);
+        let ids = vec![Some("a-1".to_string()), Some("a-2".to_string())];
+        let r = pack(
+            t,
+            Some(&ids),
+            &prompt("Summarise: {text}"),
+            &claude(),
+            Invocation::Invoke,
+            &[],
+            Missing::Error,
+        )
+        .unwrap();
+        let got = lines(&r);
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0]["recordId"], "a-1");
+        let input = &got[0]["modelInput"];
+        assert_eq!(input["max_tokens"], 64);
+        assert_eq!(
+            input["messages"][0]["content"],
+            "Summarise: 一つ目 \"quoted\"\n"
+        );
+        assert_eq!(
+            got[1]["modelInput"]["messages"][0]["content"],
+            "Summarise: second"
+        );
+        // Each line's measured length is the line as written.
+        let jsonl = r.to_jsonl().unwrap();
+        let first = jsonl.split(|&b| b == b'\n').next().unwrap();
+        assert_eq!(r.measures()[0].len, first.len());
+        assert!(r.input_tokens() > 0);
+    }
+
+    #[test]
+    fn generated_ids_and_exclude() {
+        let t = table(&[Some("x"), Some("y"), Some("z")]);
+        let r = pack(
+            t,
+            None,
+            &prompt("{text}"),
+            &claude(),
+            Invocation::Invoke,
+            &[],
+            Missing::Error,
+        )
+        .unwrap();
+        let ids: Vec<&str> = r.records.iter().map(|x| x.id.as_str()).collect();
+        assert_eq!(ids, [generated_id(0), generated_id(1), generated_id(2)]);
+        let done: HashSet<String> = [generated_id(1)].into_iter().collect();
+        let rest = r.exclude(&done);
+        assert_eq!(rest.records.len(), 2);
+        let texts: Vec<String> = lines(&rest)
+            .iter()
+            .map(|l| {
+                l["modelInput"]["messages"][0]["content"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(texts, ["x", "z"]);
+    }
+
+    #[test]
+    fn missing_cells_and_columns_are_named() {
+        let t = table(&[Some("x"), None]);
+        let err = pack(
+            t,
+            None,
+            &prompt("{text}"),
+            &claude(),
+            Invocation::Invoke,
+            &[],
+            Missing::Error,
+        )
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(err.contains("text") && err.contains('1'), "{err}");
+        let t = table(&[Some("x"), None]);
+        let r = pack(
+            t,
+            None,
+            &prompt("Say: {text}"),
+            &claude(),
+            Invocation::Invoke,
+            &[],
+            Missing::Empty,
+        )
+        .unwrap();
+        let got = lines(&r);
+        assert_eq!(got[1]["modelInput"]["messages"][0]["content"], "Say: ");
+        let t = table(&[Some("x")]);
+        let err = pack(
+            t,
+            None,
+            &prompt("{body}"),
+            &claude(),
+            Invocation::Invoke,
+            &[],
+            Missing::Error,
+        )
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(err.contains("body"), "{err}");
+    }
+
+    #[test]
+    fn record_ids_are_checked() {
+        assert!(check_record_id("job-1/a_b.c:2").is_ok());
+        for bad in ["", "has space", "ü", &"x".repeat(257)] {
+            assert!(check_record_id(bad).is_err(), "{bad:?}");
+        }
+    }
+}

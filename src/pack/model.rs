@@ -74,6 +74,19 @@ pub enum Invocation {
 }
 
 impl Invocation {
+    /// Reads an invocation option: `"invoke"` (or `"invokemodel"`) or `"converse"`, any case;
+    /// `"auto"` (the model's default, which is Invoke) is `None`.
+    pub fn parse_option(s: &str) -> Result<Option<Invocation>, Error> {
+        match s.to_ascii_lowercase().as_str() {
+            "auto" => Ok(None),
+            "invoke" | "invokemodel" => Ok(Some(Invocation::Invoke)),
+            "converse" => Ok(Some(Invocation::Converse)),
+            other => Err(Error::InvalidArgument(format!(
+                "invocation must be \"auto\", \"invoke\" or \"converse\", got {other:?}"
+            ))),
+        }
+    }
+
     /// The `modelInvocationType` value of CreateModelInvocationJob.
     pub fn api_name(self) -> &'static str {
         match self {
@@ -236,6 +249,21 @@ pub fn model_info(model: &str, family: Option<Family>) -> Result<ModelInfo, Erro
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn invocation_options() {
+        assert_eq!(Invocation::parse_option("AUTO").unwrap(), None);
+        assert_eq!(
+            Invocation::parse_option("InvokeModel").unwrap(),
+            Some(Invocation::Invoke)
+        );
+        assert_eq!(
+            Invocation::parse_option("converse").unwrap(),
+            Some(Invocation::Converse)
+        );
+        let err = Invocation::parse_option("stream").unwrap_err().to_string();
+        assert!(err.contains("\"stream\""), "{err}");
+    }
 
     #[test]
     fn ids_profiles_and_arns() {

@@ -113,13 +113,41 @@ impl From<JobInfo> for PyJobInfo {
     }
 }
 
-/// What a submit did.
+/// What a submit did, as a dict for Python.
 #[derive(IntoPyObject)]
 pub struct Submitted {
     job_arn: String,
     client_request_token: String,
     files: usize,
     bytes: u64,
+}
+
+impl From<aws::Submitted> for Submitted {
+    fn from(s: aws::Submitted) -> Self {
+        Submitted {
+            job_arn: s.job_arn,
+            client_request_token: s.client_request_token,
+            files: s.files,
+            bytes: s.bytes,
+        }
+    }
+}
+
+async fn submit(
+    client: Client,
+    local: PathBuf,
+    req: JobRequest,
+    cancel: Cancel,
+) -> Result<Submitted, Error> {
+    client
+        .submit(&local, req, &cancel)
+        .await
+        .map(Submitted::from)
+}
+
+async fn probe(client: Client, uri: String) -> Result<Vec<(String, bool, String)>, Error> {
+    let steps = client.probe(&uri).await?;
+    Ok(steps.into_iter().map(|s| (s.step, s.ok, s.error)).collect())
 }
 
 /// S3, Bedrock and Bedrock runtime clients (the Rust core of `bedrock_batch.Client`).
@@ -159,112 +187,12 @@ fn job_request(
     }
 }
 
-/// Uploads a job folder and creates the job; the idempotency token is derived from the content
-/// and the request, so a retried submit never creates a second billed job.
-async fn submit(
-    client: Client,
-    local: PathBuf,
-    mut req: JobRequest,
-    cancel: Cancel,
-) -> Result<Submitted, Error> {
-    let uploaded = client.upload(&local, &req.input_uri, &cancel).await?;
-    if uploaded.is_empty() {
-        return Err(Error::InvalidInput(format!(
-            "{}: nothing to upload",
-            local.display()
-        )));
-    }
-    let token = req.client_request_token.clone().unwrap_or_else(|| {
-        use sha2::Digest;
-        let mut h = sha2::Sha256::new();
-        for part in [
-            aws::content_digest(&uploaded).as_str(),
-            &req.model_id,
-            &req.role_arn,
-            &req.input_uri,
-            &req.output_uri,
-            &req.name,
-        ] {
-            h.update(part.as_bytes());
-            h.update([0]);
-        }
-        hex::encode(h.finalize())
-    });
-    req.client_request_token = Some(token.clone());
-    let arn = client.create_job(&req).await?;
-    Ok(Submitted {
-        job_arn: arn,
-        client_request_token: token,
-        files: uploaded.len(),
-        bytes: uploaded.iter().map(|u| u.bytes).sum(),
-    })
-}
-
 fn condition(if_match: Option<String>, if_none_match: bool) -> aws::Condition {
     match (if_match, if_none_match) {
         (Some(etag), _) => aws::Condition::Etag(etag),
         (None, true) => aws::Condition::Absent,
         (None, false) => aws::Condition::Always,
     }
-}
-
-/// Writes, reads, lists and deletes a probe object under `uri` (preflight).
-async fn probe(client: Client, uri: String) -> Result<Vec<(String, bool, String)>, Error> {
-    let (bucket, prefix) = aws::parse_s3_uri(&uri)?;
-    let key = format!(
-        "{}{}.bedrock-batch-preflight",
-        prefix,
-        if prefix.is_empty() || prefix.ends_with('/') {
-            ""
-        } else {
-            "/"
-        }
-    );
-    let mut out = Vec::new();
-    let step = |name: &str, r: Result<(), Error>| {
-        (
-            name.to_string(),
-            r.is_ok(),
-            r.err().map(|e| e.to_string()).unwrap_or_default(),
-        )
-    };
-    let put = client
-        .s3
-        .put_object()
-        .bucket(&bucket)
-        .key(&key)
-        .body(aws_sdk_s3::primitives::ByteStream::from_static(b"probe"))
-        .send()
-        .await
-        .map(|_| ())
-        .map_err(|e| aws::sdk_error(&format!("PutObject s3://{bucket}/{key}"), e));
-    let wrote = put.is_ok();
-    out.push(step("write", put));
-    let get = client
-        .s3
-        .get_object()
-        .bucket(&bucket)
-        .key(&key)
-        .send()
-        .await
-        .map(|_| ())
-        .map_err(|e| aws::sdk_error("GetObject", e));
-    out.push(step("read", get));
-    let list = client.list(&uri).await.map(|_| ());
-    out.push(step("list", list));
-    if wrote {
-        let del = client
-            .s3
-            .delete_object()
-            .bucket(&bucket)
-            .key(&key)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| aws::sdk_error("DeleteObject", e));
-        out.push(step("delete", del));
-    }
-    Ok(out)
 }
 
 #[pymethods]

@@ -295,30 +295,27 @@ impl From<PyText<'_>> for Anchor {
     }
 }
 
-fn price_for(
-    py: Python<'_>,
-    model: &str,
-    prices: Option<&Bound<'_, PyAny>>,
-) -> PyResult<Option<(f64, f64, String)>> {
-    if let Some(p) = prices {
-        let get = |k: &str| -> PyResult<f64> {
-            p.get_item(k)
-                .map_err(|_| {
-                    super::errors::to_py(
-                        py,
-                        Error::InvalidArgument(format!(
-                            "prices needs \"input\" and \"output\" (dollars per million tokens); missing {k:?}"
-                        )),
-                    )
-                })?
-                .extract()
-        };
-        return Ok(Some((get("input")?, get("output")?, "given".to_string())));
-    }
-    Ok(cost::price_of(model).map(|p| (p.input_per_mtok, p.output_per_mtok, p.source.to_string())))
+/// `prices={"input": .., "output": ..}` as numbers.
+fn given_prices(py: Python<'_>, prices: Option<&Bound<'_, PyAny>>) -> PyResult<Option<(f64, f64)>> {
+    let Some(p) = prices else {
+        return Ok(None);
+    };
+    let get = |k: &str| -> PyResult<f64> {
+        p.get_item(k)
+            .map_err(|_| {
+                super::errors::to_py(
+                    py,
+                    Error::InvalidArgument(format!(
+                        "prices needs \"input\" and \"output\" (dollars per million tokens); missing {k:?}"
+                    )),
+                )
+            })?
+            .extract()
+    };
+    Ok(Some((get("input")?, get("output")?)))
 }
 
-/// The estimate of a run, as a dict (shared by `Records.estimate` and the cost report).
+/// [`cost::estimate`] as a dict (shared by `Records.estimate` and the cost report).
 pub fn estimate_dict<'py>(
     py: Python<'py>,
     model: &str,
@@ -327,34 +324,25 @@ pub fn estimate_dict<'py>(
     output_tokens: u64,
     prices: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
+    let e = cost::estimate(
+        model,
+        records,
+        input_tokens,
+        output_tokens,
+        given_prices(py, prices)?,
+    );
     let d = PyDict::new(py);
-    d.set_item("model", model)?;
-    d.set_item("records", records)?;
-    d.set_item("input_tokens", input_tokens)?;
-    d.set_item("output_tokens", output_tokens)?;
-    match price_for(py, model, prices)? {
-        Some((pin, pout, source)) => {
-            let (od, batch) = cost::cost(input_tokens, output_tokens, pin, pout);
-            d.set_item("price_input_per_mtok", pin)?;
-            d.set_item("price_output_per_mtok", pout)?;
-            d.set_item("price_source", source)?;
-            d.set_item("on_demand_cost", od.total())?;
-            d.set_item("batch_cost", batch.total())?;
-            d.set_item("saving", od.total() - batch.total())?;
-        }
-        None => {
-            for k in [
-                "price_input_per_mtok",
-                "price_output_per_mtok",
-                "price_source",
-                "on_demand_cost",
-                "batch_cost",
-                "saving",
-            ] {
-                d.set_item(k, py.None())?;
-            }
-        }
-    }
+    d.set_item("model", &e.model)?;
+    d.set_item("records", e.records)?;
+    d.set_item("input_tokens", e.input_tokens)?;
+    d.set_item("output_tokens", e.output_tokens)?;
+    let price = e.price.as_ref();
+    d.set_item("price_input_per_mtok", price.map(|p| p.input_per_mtok))?;
+    d.set_item("price_output_per_mtok", price.map(|p| p.output_per_mtok))?;
+    d.set_item("price_source", price.map(|p| p.source.as_str()))?;
+    d.set_item("on_demand_cost", e.on_demand.map(|c| c.total()))?;
+    d.set_item("batch_cost", e.batch.map(|c| c.total()))?;
+    d.set_item("saving", e.saving())?;
     Ok(d)
 }
 
@@ -456,18 +444,19 @@ impl PyRecords {
         output_tokens: Option<u64>,
     ) -> PyResult<Bound<'py, PyDict>> {
         let n = self.inner.records.len();
-        let per = if self.inner.model.family == Family::TitanEmbed {
-            0
-        } else {
-            output_tokens.unwrap_or(self.inner.max_tokens)
-        };
+        let output = cost::output_tokens(
+            self.inner.model.family,
+            n,
+            output_tokens,
+            self.inner.max_tokens,
+        );
         let input_tokens = detach(py, || self.inner.input_tokens())?;
         estimate_dict(
             py,
             &self.inner.model.base,
             n,
             input_tokens,
-            per * n as u64,
+            output,
             prices.as_ref(),
         )
     }
@@ -751,16 +740,9 @@ pub fn pack_columns(
 ) -> PyResult<PyRecords> {
     let family = family.map(str::parse::<Family>).transpose().py_err(py)?;
     let info = pack::model_info(model, family).py_err(py)?;
-    let invocation = match invocation.to_ascii_lowercase().as_str() {
-        "auto" | "invoke" | "invokemodel" => Invocation::Invoke,
-        "converse" => Invocation::Converse,
-        other => {
-            return Err(Error::InvalidArgument(format!(
-                "invocation must be \"auto\", \"invoke\" or \"converse\", got {other:?}"
-            )))
-            .py_err(py)
-        }
-    };
+    let invocation = Invocation::parse_option(invocation)
+        .py_err(py)?
+        .unwrap_or(Invocation::Invoke);
     let missing = match missing {
         "error" => Missing::Error,
         "empty" => Missing::Empty,
@@ -958,16 +940,9 @@ pub fn validate_input<'py>(
         .map(|m| pack::model_info(m, family))
         .transpose()
         .py_err(py)?;
-    let invocation = match invocation.map(str::to_ascii_lowercase).as_deref() {
-        None | Some("auto") => None,
-        Some("invoke" | "invokemodel") => Some(Invocation::Invoke),
-        Some("converse") => Some(Invocation::Converse),
-        Some(other) => {
-            return Err(Error::InvalidArgument(format!(
-                "invocation must be \"invoke\" or \"converse\", got {other:?}"
-            )))
-            .py_err(py)
-        }
+    let invocation = match invocation {
+        Some(s) => Invocation::parse_option(s).py_err(py)?,
+        None => None,
     };
     let src = if let Ok(b) = source.cast::<PyBytes>() {
         Source::Bytes(b.as_bytes().to_vec())
