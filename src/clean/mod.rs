@@ -1,6 +1,7 @@
 //! The clean stage: HTML (WordPress `post_content`, whole pages) and Markdown to the plain text a
 //! summariser should read. Pure Rust; the Python layer only converts and releases the GIL.
 
+mod elements;
 mod encoding;
 mod html;
 #[cfg(any(test, feature = "oracle"))]

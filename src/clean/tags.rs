@@ -148,3 +148,47 @@ pub(super) fn tag_end(b: &[u8], mut i: usize) -> Option<(usize, bool)> {
         }
     }
 }
+
+/// The attributes of a tag, from just after its name to its `>`: (name, raw value), the value
+/// `None` when the attribute has none. As the tokenizer reads them: names end at whitespace,
+/// `/`, `>` or `=`; a value is quoted or ends at whitespace or `>`.
+pub(super) fn attributes(b: &[u8]) -> impl Iterator<Item = (&[u8], Option<&[u8]>)> {
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        while i < b.len() && (is_space(b[i]) || b[i] == b'/') {
+            i += 1;
+        }
+        if i >= b.len() || b[i] == b'>' {
+            return None;
+        }
+        let start = i;
+        i += 1;
+        while i < b.len() && !matches!(b[i], b'/' | b'>' | b'=') && !is_space(b[i]) {
+            i += 1;
+        }
+        let name = &b[start..i];
+        while i < b.len() && is_space(b[i]) {
+            i += 1;
+        }
+        if b.get(i) != Some(&b'=') {
+            return Some((name, None));
+        }
+        i += 1;
+        while i < b.len() && is_space(b[i]) {
+            i += 1;
+        }
+        let value = if let Some(&q @ (b'"' | b'\'')) = b.get(i) {
+            let end = memchr::memchr(q, &b[i + 1..]).map_or(b.len(), |e| i + 1 + e);
+            let v = &b[i + 1..end];
+            i = end + 1;
+            v
+        } else {
+            let start = i;
+            while i < b.len() && b[i] != b'>' && !is_space(b[i]) {
+                i += 1;
+            }
+            &b[start..i]
+        };
+        Some((name, Some(value)))
+    })
+}

@@ -3,9 +3,10 @@
 
 pub mod arrow;
 mod extract;
+mod output;
+mod settle;
 
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
@@ -16,10 +17,12 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 pub use extract::{extract_json, extract_keys};
+use output::{code_of, get_str, parse_output};
+use settle::settle;
 
 use crate::error::Error;
 use crate::lines;
-use crate::tape::{Kind as TapeKind, Tape, Val};
+use crate::tape::{Kind as TapeKind, Tape};
 
 /// What happened to a record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -285,168 +288,6 @@ struct OutLine<'a> {
     record_id: Option<Cow<'a, str>>,
     model_output: Option<Tape<'a>>,
     error: Option<Tape<'a>>,
-}
-
-fn get_str(o: Val<'_, '_>, k: &str) -> Option<String> {
-    o.get(k).and_then(Val::as_str).map(Cow::into_owned)
-}
-
-fn get_u64(o: Val<'_, '_>, k: &str) -> Option<u64> {
-    o.get(k).and_then(Val::as_u64)
-}
-
-fn get_obj<'t, 'a>(o: Val<'t, 'a>, k: &str) -> Option<Val<'t, 'a>> {
-    o.get(k).filter(|v| v.kind() == TapeKind::Object)
-}
-
-/// `errorCode` may be a number or a string.
-fn code_of(v: Val<'_, '_>) -> String {
-    v.as_str()
-        .map_or_else(|| v.raw().to_string(), Cow::into_owned)
-}
-
-/// Text, stop reason, token counts or embedding of a `modelOutput`, for every family.
-#[allow(clippy::struct_field_names)]
-struct Output {
-    text: Option<String>,
-    stop_reason: Option<String>,
-    input_tokens: Option<u64>,
-    output_tokens: Option<u64>,
-    embedding: Option<Vec<f64>>,
-}
-
-/// Reads a modelOutput; `Err((code, message))` when it reports an error itself or has an
-/// unknown shape.
-fn parse_output(o: Val<'_, '_>) -> Result<Output, (String, String)> {
-    if o.kind() != TapeKind::Object {
-        return Err((
-            "invalid_output".to_string(),
-            "modelOutput is not a JSON object".to_string(),
-        ));
-    }
-    if let Some(e) = o.get("error") {
-        let eo = (e.kind() == TapeKind::Object).then_some(e);
-        let msg = eo
-            .and_then(|eo| get_str(eo, "errorMessage").or_else(|| get_str(eo, "message")))
-            .or_else(|| e.as_str().map(Cow::into_owned))
-            .unwrap_or_else(|| e.raw().to_string());
-        let code = eo
-            .and_then(|eo| eo.get("errorCode").map(code_of))
-            .unwrap_or_else(|| "model_error".into());
-        return Err((code, msg));
-    }
-    if let Some(content) = o.get("content") {
-        // Anthropic Claude messages.
-        let not_blocks = || {
-            (
-                "invalid_output".to_string(),
-                "modelOutput.content is not a list of blocks".to_string(),
-            )
-        };
-        let blocks = content.objects().ok_or_else(not_blocks)?;
-        let mut text = String::new();
-        // As a typed reader would: null is absent, any other wrong type is not a block list.
-        for b in blocks {
-            let kind = match b.get("type").and_then(Val::present) {
-                Some(t) => Some(t.as_str().ok_or_else(not_blocks)?),
-                None => None,
-            };
-            match kind.as_deref() {
-                Some("text") | None => {
-                    if let Some(t) = b.get("text").and_then(Val::present) {
-                        text.push_str(&t.as_str().ok_or_else(not_blocks)?);
-                    }
-                }
-                Some("tool_use") => {
-                    if let Some(input) = b.get("input") {
-                        text.push_str(input.raw());
-                    }
-                }
-                _ => {}
-            }
-        }
-        let usage = get_obj(o, "usage");
-        return Ok(Output {
-            text: Some(text),
-            stop_reason: get_str(o, "stop_reason"),
-            input_tokens: usage.and_then(|u| get_u64(u, "input_tokens")),
-            output_tokens: usage.and_then(|u| get_u64(u, "output_tokens")),
-            embedding: None,
-        });
-    }
-    if let Some(output) = get_obj(o, "output") {
-        // Converse and Amazon Nova: output.message.content[].text
-        let text = get_obj(output, "message")
-            .and_then(|m| m.get("content"))
-            .and_then(Val::objects)
-            .and_then(|blocks| {
-                let mut text = String::new();
-                for b in blocks {
-                    match b.get("text") {
-                        Some(t) if t.kind() != TapeKind::Null => text.push_str(&t.as_str()?),
-                        _ => {}
-                    }
-                }
-                Some(text)
-            });
-        let usage = get_obj(o, "usage");
-        return Ok(Output {
-            text,
-            stop_reason: get_str(o, "stopReason"),
-            input_tokens: usage.and_then(|u| get_u64(u, "inputTokens")),
-            output_tokens: usage.and_then(|u| get_u64(u, "outputTokens")),
-            embedding: None,
-        });
-    }
-    if o.get("generation").is_some() {
-        // Meta Llama.
-        return Ok(Output {
-            text: get_str(o, "generation"),
-            stop_reason: get_str(o, "stop_reason"),
-            input_tokens: get_u64(o, "prompt_token_count"),
-            output_tokens: get_u64(o, "generation_token_count"),
-            embedding: None,
-        });
-    }
-    if let Some(e) = o.get("embedding") {
-        // Titan text embeddings.
-        let v: Vec<f64> = serde_json::from_str(e.raw()).map_err(|_| {
-            (
-                "invalid_output".to_string(),
-                "modelOutput.embedding is not a list of numbers".to_string(),
-            )
-        })?;
-        return Ok(Output {
-            text: None,
-            stop_reason: None,
-            input_tokens: get_u64(o, "inputTextTokenCount"),
-            output_tokens: Some(0),
-            embedding: Some(v),
-        });
-    }
-    if let Some(results) = o.get("results") {
-        // Titan text generation.
-        let first = results.objects().and_then(|r| r.into_iter().next());
-        return Ok(Output {
-            text: first.and_then(|r| get_str(r, "outputText")),
-            stop_reason: first.and_then(|r| get_str(r, "completionReason")),
-            input_tokens: get_u64(o, "inputTextTokenCount"),
-            output_tokens: first.and_then(|r| get_u64(r, "tokenCount")),
-            embedding: None,
-        });
-    }
-    let mut keys: Vec<String> = o
-        .members()
-        .map(|(k, _)| {
-            k.as_str()
-                .map_or_else(|| k.raw().to_string(), Cow::into_owned)
-        })
-        .collect();
-    keys.sort_unstable();
-    Err((
-        "invalid_output".into(),
-        format!("unknown modelOutput shape (keys: {})", keys.join(", ")),
-    ))
 }
 
 /// Finds `"recordId": "..."` in a line that is not JSON (a partial write, Python-style quotes).
@@ -953,155 +794,6 @@ fn check_manifests(
             }
         }
     }
-}
-
-/// FxHash (as in rustc), 8 bytes a step: recordIds are short, and a local file read needs no
-/// protection against crafted collisions.
-#[derive(Default)]
-struct FxHasher(u64);
-
-impl std::hash::Hasher for FxHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        const K: u64 = 0xf135_7aea_2e62_a9c5;
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let w = u64::from_le_bytes(c.try_into().unwrap_or([0; 8]));
-            self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(K);
-        }
-        let mut last = [0u8; 8];
-        let rest = chunks.remainder();
-        last[..rest.len()].copy_from_slice(rest);
-        self.0 =
-            (self.0.rotate_left(5) ^ u64::from_le_bytes(last) ^ rest.len() as u64).wrapping_mul(K);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-type FxBuild = std::hash::BuildHasherDefault<FxHasher>;
-
-/// One row per record: duplicates reported (the best status kept), inputs joined. With
-/// `attempts`, repeats are expected: the best outcome is kept (the later line on a tie) and
-/// counted, not reported. Works in place: a million rows are not held twice.
-fn settle(
-    mut rows: Vec<Kept>,
-    inputs: Option<&[String]>,
-    attempts: bool,
-    problems: &mut Vec<Problem>,
-) -> Vec<Kept> {
-    let n = rows.len();
-    // For each id's first row: the row that wins and how many lines the id had.
-    let mut best: Vec<usize> = (0..n).collect();
-    let mut count: Vec<u32> = vec![1; n];
-    let mut keep = vec![true; n];
-    {
-        let mut first: HashMap<&str, usize, FxBuild> =
-            HashMap::with_capacity_and_hasher(n, FxBuild::default());
-        for (j, r) in rows.iter().enumerate() {
-            let Some(&i) = first.get(r.record_id.as_str()) else {
-                first.insert(r.record_id.as_str(), j);
-                continue;
-            };
-            keep[j] = false;
-            let b = &rows[best[i]];
-            if attempts {
-                count[i] += 1;
-                if r.status <= b.status {
-                    best[i] = j;
-                }
-                continue;
-            }
-            // The problem sits on the line that is dropped; its message names both.
-            let later = r.status < b.status;
-            let dropped = if later { b } else { r };
-            problems.push(Problem {
-                file: dropped.file.to_string(),
-                line: dropped.line,
-                record_id: Some(r.record_id.clone()),
-                message: format!(
-                    "recordId {:?} appears again (first at {}:{}, again at {}:{}); the {} one is kept",
-                    r.record_id,
-                    b.file,
-                    b.line,
-                    r.file,
-                    r.line,
-                    if later { "later" } else { "first" }
-                ),
-            });
-            if r.status < b.status {
-                best[i] = j;
-            }
-        }
-    }
-    for i in 0..n {
-        if keep[i] {
-            if best[i] != i {
-                rows.swap(i, best[i]);
-            }
-            rows[i].attempts = count[i];
-        }
-    }
-    let mut kept = keep.iter();
-    rows.retain(|_| kept.next().copied().unwrap_or(false));
-    drop((best, count, keep));
-    let Some(inputs) = inputs else { return rows };
-    // Each row's place in the inputs' order; rows never input go after them and are cut.
-    let mut place = vec![usize::MAX; rows.len()];
-    let mut missing: Vec<(usize, &String)> = Vec::new();
-    let mut wanted = 0usize;
-    {
-        let at: HashMap<&str, usize, FxBuild> = rows
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (r.record_id.as_str(), i))
-            .collect();
-        let mut seen: HashSet<&str, FxBuild> =
-            HashSet::with_capacity_and_hasher(inputs.len(), FxBuild::default());
-        for id in inputs {
-            if !seen.insert(id.as_str()) {
-                continue;
-            }
-            match at.get(id.as_str()) {
-                Some(&i) => place[i] = wanted,
-                None => missing.push((wanted, id)),
-            }
-            wanted += 1;
-        }
-        for r in &rows {
-            if !seen.contains(r.record_id.as_str()) {
-                problems.push(Problem {
-                    file: r.file.to_string(),
-                    line: r.line,
-                    record_id: Some(r.record_id.clone()),
-                    message: format!(
-                        "recordId {:?} is in the output but was never input",
-                        r.record_id
-                    ),
-                });
-            }
-        }
-    }
-    let unplaced = place.iter_mut().filter(|p| **p == usize::MAX);
-    for (at, p) in (wanted..).zip(unplaced) {
-        *p = at;
-    }
-    rows.reserve_exact(missing.len());
-    for (k, id) in missing {
-        rows.push(Kept::missing(id.clone()));
-        place.push(k);
-    }
-    // The permutation applied in place, cycle by cycle.
-    for i in 0..rows.len() {
-        while place[i] != i {
-            let j = place[i];
-            rows.swap(i, j);
-            place.swap(i, j);
-        }
-    }
-    rows.truncate(wanted);
-    rows
 }
 
 #[cfg(test)]
