@@ -4,6 +4,7 @@
 
 mod bedrock;
 mod cancel;
+mod converse;
 mod runtime;
 mod s3;
 mod submit;
@@ -17,7 +18,7 @@ use aws_smithy_runtime_api::client::auth::AuthSchemeId;
 
 pub use bedrock::{job_name, JobInfo, JobRequest, ListFilter};
 pub use cancel::{Cancel, CancelHandle};
-pub use runtime::{converse_response_json, ConverseBody};
+pub use converse::{converse_response_json, ConverseBody};
 pub use s3::{content_digest, parse_s3_uri, safe_local_path, Condition, Object, Uploaded};
 pub use submit::{idempotency_token, ProbeStep, Submitted};
 

@@ -6,8 +6,10 @@ mod clean;
 mod collect;
 mod errors;
 mod pack;
+mod prompt;
 mod runtime;
 mod source;
+mod validate;
 
 // `gil_used = true`: pack reads lists and dicts through borrowed references, which is safe
 // only while the GIL serialises other threads; on free-threaded CPython (3.13t, 3.14t) importing
@@ -22,13 +24,16 @@ mod _core {
     use super::collect::{cost_estimate, read_results_core, PyResults};
     #[pymodule_export]
     use super::pack::{
-        base_model_id, estimate_tokens, model_info, pack_columns, price_table, validate_input,
-        PyPrompt, PyQuotas, PyRecords, PyShard,
+        base_model_id, estimate_tokens, model_info, pack_columns, price_table, PyRecords, PyShard,
     };
+    #[pymodule_export]
+    use super::prompt::{PyPrompt, PyQuotas};
     #[pymodule_export]
     use super::runtime::simd_paths;
     #[pymodule_export]
     use super::source::{read_wxr, PyArticleStream};
+    #[pymodule_export]
+    use super::validate::validate_input;
 
     use pyo3::prelude::*;
 
