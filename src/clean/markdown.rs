@@ -153,10 +153,75 @@ fn html_fragment(sink: &mut Sink, html: &str, opts: &Options) {
     }
 }
 
+/// A fence that opens indented (inside a list item) but whose lines start further left: Jekyll's
+/// kramdown reads it as one code block up to its closing fence, where CommonMark ends the list
+/// item at the first such line and reads the closing fence as a new, unclosed block that hides
+/// the rest of the document. Such fences are moved to the left margin, so both agree on where
+/// the code ends. Borrowed when there is none.
+fn kramdown_fences(md: &str) -> Cow<'_, str> {
+    let b = md.as_bytes();
+    let indented = |f: &[u8]| {
+        memchr::memmem::find_iter(b, f).any(|at| at > 0 && matches!(b[at - 1], b' ' | b'\t'))
+    };
+    if !indented(b"```") && !indented(b"~~~") {
+        return Cow::Borrowed(md);
+    }
+    // (indent, fence character, fence length) of a line that opens or closes a fence.
+    let fence_of = |line: &str| {
+        let t = line.trim_start_matches([' ', '\t']);
+        let ch = *t.as_bytes().first()?;
+        if ch != b'`' && ch != b'~' {
+            return None;
+        }
+        let n = t.bytes().take_while(|&c| c == ch).count();
+        (n >= 3).then_some((line.len() - t.len(), ch, n))
+    };
+    let lines: Vec<&str> = md.split_inclusive('\n').collect();
+    let mut out = String::with_capacity(md.len());
+    let mut i = 0;
+    while i < lines.len() {
+        let Some((indent, ch, n)) = fence_of(lines[i]) else {
+            out.push_str(lines[i]);
+            i += 1;
+            continue;
+        };
+        let closes = |l: &str| {
+            fence_of(l).is_some_and(|(_, c, m)| {
+                c == ch
+                    && m >= n
+                    && l.trim_start()
+                        .trim_start_matches(ch as char)
+                        .trim()
+                        .is_empty()
+            })
+        };
+        let close = (i + 1..lines.len()).find(|&j| closes(lines[j]));
+        let Some(close) = close else {
+            out.push_str(lines[i]);
+            i += 1;
+            continue;
+        };
+        let outdented = lines[i + 1..close].iter().any(|l| {
+            let t = l.trim_start_matches([' ', '\t']);
+            !t.trim().is_empty() && l.len() - t.len() < indent
+        });
+        for (j, line) in lines.iter().enumerate().take(close + 1).skip(i) {
+            if outdented && (j == i || j == close) {
+                out.push_str(line.trim_start_matches([' ', '\t']));
+            } else {
+                out.push_str(line);
+            }
+        }
+        i = close + 1;
+    }
+    Cow::Owned(out)
+}
+
 /// Writes the text of a Markdown document into `sink`.
 pub fn markdown_into(sink: &mut Sink, md: &str, opts: &Options) {
     let body = strip_front_matter(md);
-    let body = normalize_lines(body);
+    let body = kramdown_fences(body);
+    let body = normalize_lines(&body);
     let mut cm = CmOptions::empty();
     cm.insert(CmOptions::ENABLE_TABLES);
     cm.insert(CmOptions::ENABLE_FOOTNOTES);
@@ -337,6 +402,24 @@ mod tests {
     fn zenn_containers_and_mdx() {
         let doc = ":::message\nNote body\n:::\n\n<Intro>\n\nIntro text\n\n</Intro>\n\n<Sandpack>\n\n```js\ncode\n```\n\n</Sandpack>\n";
         assert_eq!(md(doc), "Note body Intro text");
+    }
+
+    #[test]
+    fn kramdown_fences_in_list_items() {
+        // The corpus's shape: a fence opened inside a list item, its lines at the left margin.
+        let doc = "1. 手順の説明です。\n   ```json\n{\n\"a\": 1\n}\n   ```\n\n   以下もご参照ください。\n\n2. 次の手順です。\n";
+        let text = md(doc);
+        assert!(text.contains("以下もご参照ください。"), "{text:?}");
+        assert!(text.contains("次の手順です。"), "{text:?}");
+        assert!(!text.contains("\"a\""), "{text:?}");
+        // A fence indented as CommonMark wants it is left alone.
+        let fine = "1. item\n   ```\n   code\n   ```\n   after\n";
+        assert_eq!(kramdown_fences(fine), fine);
+        assert!(md(fine).contains("after") && !md(fine).contains("code"));
+        // Unclosed or at the margin: unchanged.
+        for doc in ["1. a\n   ```\nx\n", "```\nx\n```\n"] {
+            assert_eq!(kramdown_fences(doc), doc);
+        }
     }
 
     #[test]
