@@ -255,6 +255,16 @@ mod tests {
         clean_html(html, &Options::default())
     }
 
+    /// A missing attribute value (`s=>`) ends the start tag, so the script or style opens and
+    /// runs to the end (lol_html's raw-text switch reads it otherwise; found by fuzzing).
+    #[test]
+    fn a_missing_attribute_value_ends_the_tag() {
+        assert_eq!(clean("a<script s=>b<x>c"), "a");
+        assert_eq!(clean("a<script/s=>b<x>c</script>d"), "ad");
+        assert_eq!(clean("a<style s=>b<x>c"), "a");
+        assert_eq!(clean("a<p s=>b</p>c"), "a b c");
+    }
+
     #[test]
     fn blocks_separate_words() {
         assert_eq!(clean("<p>a</p><p>b</p>"), "a b");
