@@ -4,32 +4,8 @@ use std::collections::{HashMap, HashSet};
 
 use super::{Kept, Problem};
 
-/// FxHash (as in rustc), 8 bytes a step: recordIds are short, and a local file read needs no
-/// protection against crafted collisions.
-#[derive(Default)]
-struct FxHasher(u64);
-
-impl std::hash::Hasher for FxHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        const K: u64 = 0xf135_7aea_2e62_a9c5;
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let w = u64::from_le_bytes(c.try_into().unwrap_or([0; 8]));
-            self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(K);
-        }
-        let mut last = [0u8; 8];
-        let rest = chunks.remainder();
-        last[..rest.len()].copy_from_slice(rest);
-        self.0 =
-            (self.0.rotate_left(5) ^ u64::from_le_bytes(last) ^ rest.len() as u64).wrapping_mul(K);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-type FxBuild = std::hash::BuildHasherDefault<FxHasher>;
+/// foldhash's fast hasher, as in `pack`: recordIds are short.
+type Build = foldhash::fast::RandomState;
 
 /// One row per record: duplicates reported (the best status kept), inputs joined. With
 /// `attempts`, repeats are expected: the best outcome is kept (the later line on a tie) and
@@ -46,8 +22,8 @@ pub(super) fn settle(
     let mut count: Vec<u32> = vec![1; n];
     let mut keep = vec![true; n];
     {
-        let mut first: HashMap<&str, usize, FxBuild> =
-            HashMap::with_capacity_and_hasher(n, FxBuild::default());
+        let mut first: HashMap<&str, usize, Build> =
+            HashMap::with_capacity_and_hasher(n, Build::default());
         for (j, r) in rows.iter().enumerate() {
             let Some(&i) = first.get(r.record_id.as_str()) else {
                 first.insert(r.record_id.as_str(), j);
@@ -101,13 +77,13 @@ pub(super) fn settle(
     let mut missing: Vec<(usize, &String)> = Vec::new();
     let mut wanted = 0usize;
     {
-        let at: HashMap<&str, usize, FxBuild> = rows
+        let at: HashMap<&str, usize, Build> = rows
             .iter()
             .enumerate()
             .map(|(i, r)| (r.record_id.as_str(), i))
             .collect();
-        let mut seen: HashSet<&str, FxBuild> =
-            HashSet::with_capacity_and_hasher(inputs.len(), FxBuild::default());
+        let mut seen: HashSet<&str, Build> =
+            HashSet::with_capacity_and_hasher(inputs.len(), Build::default());
         for id in inputs {
             if !seen.insert(id.as_str()) {
                 continue;
